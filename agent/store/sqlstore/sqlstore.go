@@ -4,6 +4,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -389,6 +391,12 @@ func (s *Store) ListDocuments(ctx context.Context, opts store.ListOptions) ([]st
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list documents: %w", err)
 	}
+	// ORDER BY follows the database's collation: bytewise in SQLite, often
+	// linguistic in PostgreSQL (en_US: "a_b" before "aZ" before "B").
+	// Sort bytewise here so every backend lists in the same order.
+	slices.SortFunc(out, func(a, b store.Document) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := run(t.Context(), args, &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+func TestVersionAndSchema(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.Contains(out, "store schema") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	url := "sqlite://" + filepath.Join(t.TempDir(), "tajo.db")
+	code, out, errs := runCLI(t, "schema", "--store", url)
+	if code != 0 || !strings.Contains(out, "sqlite store") {
+		t.Errorf("schema: %d %q %q", code, out, errs)
+	}
+	code, _, errs = runCLI(t, "schema", "--store", "")
+	if code != 1 || !strings.Contains(errs, "TAJO_STORE") {
+		t.Errorf("schema without store: %d %q", code, errs)
+	}
+	code, _, errs = runCLI(t, "frobnicate")
+	if code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errs)
+	}
+}

@@ -1,0 +1,2 @@
+# A connector is imported by its name.
+terraform import tajo_connector.intercom intercom

@@ -1,0 +1,2 @@
+# <connector name>/<TARGET>
+terraform import tajo_field_mapping.plan_tier intercom/PLAN_TIER

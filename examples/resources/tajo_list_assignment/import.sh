@@ -1,0 +1,2 @@
+# <connector name>/<Brevo list id>
+terraform import tajo_list_assignment.all_users intercom/35
