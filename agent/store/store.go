@@ -88,6 +88,9 @@ type Store interface {
 	// (status, checkpoints and sync state), not its documents.
 	PurgeConnector(ctx context.Context, connectorID string) error
 
+	// SyncState is the agent's memory of what it wrote to Brevo.
+	SyncState
+
 	// SchemaVersion is the migration level of the store.
 	SchemaVersion(ctx context.Context) (int, error)
 	// Backend names the implementation ("sqlite", "postgres").

@@ -480,7 +480,7 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, connectorID, name string) 
 }
 
 // runtimeTables hold the agent's per-connector state.
-var runtimeTables = []string{"status", "checkpoints"}
+var runtimeTables = []string{"status", "checkpoints", "links", "pending", "members", "failures"}
 
 // PurgeConnector implements store.Store.
 func (s *Store) PurgeConnector(ctx context.Context, connectorID string) error {

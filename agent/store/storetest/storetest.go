@@ -41,6 +41,9 @@ func Run(t *testing.T, b Backend) {
 		"ConcurrentWriters": testConcurrentWriters,
 		"SchemaTooNew":      testSchemaTooNew,
 	}
+	for name, fn := range syncTests() {
+		tests[name] = fn
+	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -411,6 +414,10 @@ func testConcurrentWriters(t *testing.T, b Backend) {
 			t.Errorf("status c%d = %+v, %v", w, st, err)
 		}
 	}
+}
+
+func contextCancelled(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(ctx)
 }
 
 // rawDB is implemented by SQL stores; the schema test needs to tamper.
