@@ -76,7 +76,8 @@ type Spec struct {
 // Their exchanges pass unchecked; keep this list short and sourced.
 var Undocumented = map[string]map[string]string{
 	Brevo: {
-		"POST /events/batch": "getbrevo/brevo-python v4 @ 28bb4b2 (src/brevo/event/raw_client.py); ../shared/notes/brevo-api.md",
+		"POST /events/batch":   "getbrevo/brevo-python v4 @ 28bb4b2 (src/brevo/event/raw_client.py); ../shared/notes/brevo-api.md",
+		"POST /crm/attributes": "R = OpenAPI 3.0.1 swagger_definition_v3.yml from github.com/Juris-Power/brevo-rust @ 640a1d2 (paths./crm/attributes.post); ../shared/notes/brevo-api.md (Companies)",
 	},
 }
 

@@ -39,6 +39,11 @@ type Limit struct {
 	Match func(*http.Request) bool
 	// Headers: send this limit's rate headers (one limit per API should).
 	Headers bool
+	// RetryAfter: when this limit refuses a request, say when its window
+	// ends in a Retry-After header (seconds, rounded up). Useful for a
+	// limit without rate headers, whose refusal the client cannot
+	// otherwise date.
+	RetryAfter bool
 
 	mu          sync.Mutex
 	windowStart time.Time
@@ -50,7 +55,7 @@ type Limit struct {
 func (l *Limit) take(now time.Time) (ok bool, remaining int, reset time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	start := now.Truncate(l.Window)
+	start := windowStart(now, l.Window)
 	if !start.Equal(l.windowStart) {
 		l.windowStart, l.used = start, 0
 	}
@@ -60,6 +65,17 @@ func (l *Limit) take(now time.Time) (ok bool, remaining int, reset time.Time) {
 	}
 	l.used++
 	return true, l.Budget - l.used, reset
+}
+
+// windowStart aligns a window to the Unix epoch. (time.Time.Truncate
+// aligns to the zero time, which agrees with the epoch only for windows
+// that divide 62135596800 s.)
+func windowStart(now time.Time, window time.Duration) time.Time {
+	if window <= 0 {
+		return now
+	}
+	ns := now.UnixNano()
+	return time.Unix(0, ns-((ns%int64(window))+int64(window))%int64(window))
 }
 
 // Fault kinds.
@@ -116,13 +132,16 @@ type Request struct {
 
 // Stats summarises the recorded requests.
 type Stats struct {
-	Requests  int            `json:"requests"`
-	Throttled int            `json:"throttled"` // 429s, budget or injected
-	Faults    int            `json:"faults"`
-	ByStatus  map[int]int    `json:"by_status"`
-	ByRoute   map[string]int `json:"by_route"` // "GET /contacts"
-	First     time.Time      `json:"first,omitzero"`
-	Last      time.Time      `json:"last,omitzero"`
+	Requests  int `json:"requests"`
+	Throttled int `json:"throttled"` // 429s, budget or injected
+	// Refused counts 429s by the name of the budget that refused them
+	// ("app", "search", …); injected 429 storms are not in it.
+	Refused  map[string]int `json:"refused,omitempty"`
+	Faults   int            `json:"faults"`
+	ByStatus map[int]int    `json:"by_status"`
+	ByRoute  map[string]int `json:"by_route"` // "GET /contacts"
+	First    time.Time      `json:"first,omitzero"`
+	Last     time.Time      `json:"last,omitzero"`
 }
 
 // Harness wraps an API handler.
@@ -134,6 +153,10 @@ type Harness struct {
 	Route func(*http.Request) string
 	// KeepLog keeps every request (not only counts) for Log.
 	KeepLog bool
+	// Exempt selects requests no budget applies to and that get no rate
+	// headers (e.g. unauthenticated ones, which Intercom does not count
+	// against an app); they are still recorded and faults still apply.
+	Exempt func(*http.Request) bool
 
 	mu     sync.Mutex
 	limits []*Limit
@@ -142,6 +165,38 @@ type Harness struct {
 	log    []Request
 	stats  Stats
 	now    func() time.Time
+}
+
+// SetClock replaces time.Now for windows, headers and the log (nil
+// restores time.Now).
+func (h *Harness) SetClock(now func() time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = now
+}
+
+// Limits returns the enforced budgets.
+func (h *Harness) Limits() []*Limit {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*Limit(nil), h.limits...)
+}
+
+// Faults returns copies of the injected faults, with how often each fired.
+func (h *Harness) Faults() []FaultState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]FaultState, len(h.faults))
+	for i, f := range h.faults {
+		out[i] = FaultState{Fault: *f, Fired: f.fired}
+	}
+	return out
+}
+
+// FaultState is an injected fault and how many times it fired.
+type FaultState struct {
+	Fault
+	Fired int `json:"fired"`
 }
 
 // SetLimits replaces the enforced budgets.
@@ -188,6 +243,12 @@ func (h *Harness) Stats() Stats {
 	for k, v := range h.stats.ByRoute {
 		s.ByRoute[k] = v
 	}
+	if h.stats.Refused != nil {
+		s.Refused = make(map[string]int, len(h.stats.Refused))
+		for k, v := range h.stats.Refused {
+			s.Refused[k] = v
+		}
+	}
 	return s
 }
 
@@ -207,8 +268,11 @@ func (h *Harness) ResetStats() {
 }
 
 func (h *Harness) clock() time.Time {
-	if h.now != nil {
-		return h.now()
+	h.mu.Lock()
+	now := h.now
+	h.mu.Unlock()
+	if now != nil {
+		return now()
 	}
 	return time.Now()
 }
@@ -236,12 +300,17 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (h *Harness) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
-		fault := h.serve(rec, r, next)
-		h.record(r, rec.status, fault)
+		var fault, refused string
+		// Deferred so that a dropped connection (which may panic with
+		// http.ErrAbortHandler) is recorded too.
+		defer func() { h.record(r, rec.status, fault, refused) }()
+		fault, refused = h.serve(rec, r, next)
 	})
 }
 
-func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) string {
+// serve returns the fault that fired and the name of the limit that
+// refused the request, if any.
+func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) (string, string) {
 	h.mu.Lock()
 	var fired *Fault
 	for _, f := range h.faults {
@@ -255,7 +324,11 @@ func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) string 
 	if h.lifted {
 		limits = nil
 	}
+	exempt := h.Exempt
 	h.mu.Unlock()
+	if exempt != nil && exempt(r) {
+		limits = nil
+	}
 
 	if fired != nil {
 		switch fired.Kind {
@@ -264,7 +337,7 @@ func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) string 
 			select {
 			case <-r.Context().Done():
 				t.Stop()
-				return FaultLatency
+				return FaultLatency, ""
 			case <-t.C:
 			}
 		case FaultDrop:
@@ -272,22 +345,23 @@ func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) string 
 				if conn, _, err := hj.Hijack(); err == nil {
 					conn.Close()
 					w.status = -1
-					return FaultDrop
+					return FaultDrop, ""
 				}
 			}
+			w.status = -1
 			panic(http.ErrAbortHandler)
 		case FaultStatus:
 			h.writeError(w, fired.Status, fired.Code, fired.Message)
-			return FaultStatus
+			return FaultStatus, ""
 		case FaultStorm:
 			if fired.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(fired.RetryAfter.Seconds())))
+				w.Header().Set("Retry-After", ceilSeconds(fired.RetryAfter))
 			}
 			if !fired.NoReset {
 				h.rateHeaders(w.Header(), 0, 0, h.clock().Add(max(fired.RetryAfter, time.Second)))
 			}
 			h.writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "injected 429")
-			return FaultStorm
+			return FaultStorm, ""
 		}
 	}
 
@@ -301,16 +375,25 @@ func (h *Harness) serve(w *recorder, r *http.Request, next http.Handler) string 
 			h.rateHeaders(w.Header(), l.Budget, remaining, reset)
 		}
 		if !ok {
+			if l.RetryAfter {
+				w.Header().Set("Retry-After", ceilSeconds(reset.Sub(now)))
+			}
 			h.writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded",
 				"Exceeded rate limit of "+strconv.Itoa(l.Budget)+" in "+l.Window.String()+" ("+l.Name+")")
-			return ""
+			return "", l.Name
 		}
 	}
 	next.ServeHTTP(w, r)
 	if fired != nil {
-		return fired.Kind
+		return fired.Kind, ""
 	}
-	return ""
+	return "", ""
+}
+
+// ceilSeconds renders d as whole seconds, rounded up (a client that waits
+// the rounded-down value would come back too early).
+func ceilSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 func (h *Harness) rateHeaders(hd http.Header, limit, remaining int, reset time.Time) {
@@ -349,7 +432,7 @@ func (h *Harness) writeError(w http.ResponseWriter, status int, code, msg string
 	w.Write(b)
 }
 
-func (h *Harness) record(r *http.Request, status int, fault string) {
+func (h *Harness) record(r *http.Request, status int, fault, refused string) {
 	route := r.Method + " " + r.URL.Path
 	if h.Route != nil {
 		route = h.Route(r)
@@ -367,6 +450,12 @@ func (h *Harness) record(r *http.Request, status int, fault string) {
 	if status == http.StatusTooManyRequests {
 		s.Throttled++
 	}
+	if refused != "" {
+		if s.Refused == nil {
+			s.Refused = map[string]int{}
+		}
+		s.Refused[refused]++
+	}
 	if fault != "" && fault != FaultLatency {
 		s.Faults++
 	}
@@ -382,6 +471,8 @@ func (h *Harness) record(r *http.Request, status int, fault string) {
 // ControlHandler serves the harness over HTTP for tests in another process:
 //
 //	GET    stats   → Stats
+//	GET    log     → []Request (KeepLog must be set)
+//	GET    faults  → []FaultState
 //	POST   faults  ← []Fault (appended)
 //	DELETE faults  → clears faults
 //	POST   lift    ← {"lifted": bool}
@@ -390,6 +481,12 @@ func (h *Harness) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, h.Stats())
+	})
+	mux.HandleFunc("GET /log", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, h.Log())
+	})
+	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, h.Faults())
 	})
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
 		var fs []Fault
