@@ -125,11 +125,14 @@ type SyncState interface {
 	GetLinks(ctx context.Context, connectorID, kind string, ids []string) (map[string]Link, error)
 	// ScanLinks returns links ordered by IntercomID.
 	ScanLinks(ctx context.Context, connectorID string, opts ScanOptions) ([]Link, error)
-	// CountLinks counts the links of a kind.
+	// CountLinks counts the links of a kind that were written to Brevo
+	// (those with a Hash).
 	CountLinks(ctx context.Context, connectorID, kind string) (int64, error)
 	// ReadyPending returns pending writes of a kind due at now, oldest
 	// first.
 	ReadyPending(ctx context.Context, connectorID, kind string, now time.Time, limit int) ([]Pending, error)
+	// GetPending returns the pending writes of the given records that exist.
+	GetPending(ctx context.Context, connectorID, kind string, ids []string) (map[string]Pending, error)
 	// CountPending counts pending writes of a kind ("" for all).
 	CountPending(ctx context.Context, connectorID, kind string) (int64, error)
 	// MembersOf returns the contacts of a company.

@@ -289,14 +289,35 @@ func (s *Store) count(ctx context.Context, q string, args ...any) (int64, error)
 
 // CountLinks implements store.SyncState.
 func (s *Store) CountLinks(ctx context.Context, connectorID, kind string) (int64, error) {
-	return s.count(ctx, `SELECT COUNT(*) FROM links WHERE connector_id = ? AND kind = ?`, connectorID, kind)
+	return s.count(ctx, `SELECT COUNT(*) FROM links WHERE connector_id = ? AND kind = ? AND hash <> ''`, connectorID, kind)
 }
 
-// ReadyPending implements store.SyncState.
-func (s *Store) ReadyPending(ctx context.Context, connectorID, kind string, at time.Time, limit int) ([]store.Pending, error) {
-	rows, err := s.DB.QueryContext(ctx, s.Q(`SELECT kind, intercom_id, payload, version, attempts, not_before, last_error, enqueued_at
-		FROM pending WHERE connector_id = ? AND kind = ? AND not_before <= ? ORDER BY enqueued_at, intercom_id LIMIT `+strconv.Itoa(max(limit, 1))),
-		connectorID, kind, at.UnixMicro())
+// GetPending implements store.SyncState.
+func (s *Store) GetPending(ctx context.Context, connectorID, kind string, ids []string) (map[string]store.Pending, error) {
+	out := map[string]store.Pending{}
+	for start := 0; start < len(ids); start += maxIn {
+		chunk := ids[start:min(start+maxIn, len(ids))]
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, connectorID, kind)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		ps, err := s.queryPending(ctx, `SELECT `+pendingColumns+` FROM pending WHERE connector_id = ? AND kind = ? AND intercom_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			out[p.IntercomID] = p
+		}
+	}
+	return out, nil
+}
+
+const pendingColumns = `kind, intercom_id, payload, version, attempts, not_before, last_error, enqueued_at`
+
+func (s *Store) queryPending(ctx context.Context, q string, args []any) ([]store.Pending, error) {
+	rows, err := s.DB.QueryContext(ctx, s.Q(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read pending writes: %w", err)
 	}
@@ -313,6 +334,12 @@ func (s *Store) ReadyPending(ctx context.Context, connectorID, kind string, at t
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// ReadyPending implements store.SyncState.
+func (s *Store) ReadyPending(ctx context.Context, connectorID, kind string, at time.Time, limit int) ([]store.Pending, error) {
+	return s.queryPending(ctx, `SELECT `+pendingColumns+` FROM pending WHERE connector_id = ? AND kind = ? AND not_before <= ?
+		ORDER BY enqueued_at, intercom_id LIMIT `+strconv.Itoa(max(limit, 1)), []any{connectorID, kind, at.UnixMicro()})
 }
 
 // CountPending implements store.SyncState.

@@ -33,6 +33,7 @@ func testLinks(t *testing.T, b Backend) {
 		{Kind: store.KindContact, IntercomID: "c2", Hash: "h2", Seen: 1},
 		{Kind: store.KindContact, IntercomID: "c3", Hash: "h3", Seen: 2},
 		{Kind: store.KindCompany, IntercomID: "c1", Data: json.RawMessage(`{"name":"Acme"}`)},
+		{Kind: store.KindContact, IntercomID: "c4"}, // known, not written yet: not counted
 	}
 	if err := s.Apply(ctx, "x", store.Batch{Links: links}); err != nil {
 		t.Fatal(err)
@@ -51,8 +52,8 @@ func testLinks(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	unseen, err := s.ScanLinks(ctx, "x", store.ScanOptions{Kind: store.KindContact, SeenBefore: 2})
-	if err != nil || len(unseen) != 1 || unseen[0].IntercomID != "c2" {
-		t.Errorf("unseen = %+v, %v; want c2", unseen, err)
+	if err != nil || len(unseen) != 2 || unseen[0].IntercomID != "c2" || unseen[1].IntercomID != "c4" {
+		t.Errorf("unseen = %+v, %v; want c2, c4", unseen, err)
 	}
 	// Paging.
 	var ids []string
@@ -69,11 +70,11 @@ func testLinks(t *testing.T, b Backend) {
 		}
 		after = page[len(page)-1].IntercomID
 	}
-	if diff := cmp.Diff([]string{"c1", "c2", "c3"}, ids); diff != "" {
+	if diff := cmp.Diff([]string{"c1", "c2", "c3", "c4"}, ids); diff != "" {
 		t.Errorf("paging (-want +got):\n%s", diff)
 	}
 	if n, _ := s.CountLinks(ctx, "x", store.KindContact); n != 3 {
-		t.Errorf("CountLinks = %d", n)
+		t.Errorf("CountLinks = %d, want 3 written", n)
 	}
 	if err := s.Apply(ctx, "x", store.Batch{Unlink: []store.Key{{Kind: store.KindContact, IntercomID: "c2"}}}); err != nil {
 		t.Fatal(err)
@@ -137,6 +138,9 @@ func testPendingVersions(t *testing.T, b Backend) {
 	}
 	if n, _ := s.CountPending(ctx, "x", ""); n != 1 {
 		t.Errorf("CountPending = %d", n)
+	}
+	if got, err := s.GetPending(ctx, "x", store.KindContact, []string{"a", "b", "zz"}); err != nil || len(got) != 1 || got["a"].Version != 2 {
+		t.Errorf("GetPending = %+v, %v", got, err)
 	}
 	// Enqueuing again resets attempts.
 	enq("a", `{"v":3}`)
@@ -224,7 +228,7 @@ func testPurgeSyncState(t *testing.T, b Backend) {
 	ctx := t.Context()
 	s, _ := Open(t, b)
 	batch := store.Batch{
-		Links:   []store.Link{{Kind: store.KindContact, IntercomID: "a"}},
+		Links:   []store.Link{{Kind: store.KindContact, IntercomID: "a", Hash: "h"}},
 		Enqueue: []store.Pending{{Kind: store.KindContact, IntercomID: "a", Payload: json.RawMessage(`{}`)}},
 		Members: map[string][]string{"a": {"co"}},
 		Fail:    []store.Failure{{Kind: store.KindContact, IntercomID: "a", Reason: "r", Attempts: 1}},

@@ -1,0 +1,286 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tajo/terraform-provider-tajo/agent/backoff"
+	"github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/mapping"
+	"github.com/tajo/terraform-provider-tajo/agent/store"
+)
+
+// Connector states in the status.
+const (
+	StateIdle     = "idle"
+	StateSyncing  = "syncing"
+	StateError    = "error"
+	StateDisabled = "disabled"
+)
+
+// cpConfig remembers the digest of the configuration the last full pass
+// ran with: mapping, list or lead-policy changes need a full pass to take
+// effect on every contact.
+const cpConfig = "config"
+
+// configDigest covers what changes the desired state of every contact.
+func configDigest(b config.Bundle) string {
+	c := b.Connector
+	return mapping.Hash(b.EffectiveMappings(), b.Lists, c.Sync, c.LeadPolicy, c.Since)
+}
+
+// Sync runs one complete pass — plan, write, verify — and records it in
+// the status: what `tajo-agent sync --once` does.
+func (e *Engine) Sync(ctx context.Context, o PassOptions) error {
+	if err := e.checkConfig(ctx, &o); err != nil {
+		return err
+	}
+	_ = e.WriteStatus(ctx, StateSyncing)
+	err := e.pass(ctx, o, func(ctx context.Context) error { return e.Drain(ctx) })
+	e.finish(ctx, err)
+	return err
+}
+
+// pass plans with a writer running beside the planner (so Brevo writes
+// overlap Intercom reads), then calls drain for what is left.
+func (e *Engine) pass(ctx context.Context, o PassOptions, drain func(context.Context) error) error {
+	start := e.opts.Now()
+	before := e.Stats()
+	wctx, stopWriter := context.WithCancel(ctx)
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- e.writeWhilePlanning(wctx) }()
+	planErr := e.Plan(ctx, o)
+	stopWriter()
+	werr := <-writerDone
+	if planErr != nil {
+		return planErr
+	}
+	if werr != nil && !errors.Is(werr, context.Canceled) {
+		return werr
+	}
+	if err := drain(ctx); err != nil {
+		return err
+	}
+	after := e.Stats()
+	e.log.Info("sync pass",
+		"read", after.Read-before.Read, "enqueued", after.Enqueued-before.Enqueued, "unchanged", after.Unchanged-before.Unchanged,
+		"skipped", after.Skipped-before.Skipped, "written", after.Written-before.Written, "failed", after.Failed-before.Failed,
+		"intercom_requests", after.IntercomRequests-before.IntercomRequests, "brevo_requests", after.BrevoRequests-before.BrevoRequests,
+		"duration", e.opts.Now().Sub(start).Round(time.Millisecond))
+	return nil
+}
+
+// writeWhilePlanning writes in bulk as the planner enqueues, until
+// cancelled.
+func (e *Engine) writeWhilePlanning(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.wake:
+		case <-time.After(time.Second):
+		}
+		for ctx.Err() == nil {
+			n, err := e.st.CountPending(ctx, e.id, store.KindContact)
+			if err != nil || (e.planning.Load() && n < bulkMin) {
+				break
+			}
+			written, err := e.writeRound(ctx)
+			if err != nil {
+				return err
+			}
+			if written == 0 {
+				break
+			}
+		}
+	}
+}
+
+func (e *Engine) finish(ctx context.Context, err error) {
+	if err == nil {
+		e.mu.Lock()
+		e.lastSync = e.opts.Now().UTC()
+		e.mu.Unlock()
+	}
+	e.setError(err)
+	state := StateIdle
+	if err != nil {
+		state = StateError
+		e.log.Error("sync pass failed", "error", err)
+	}
+	// The status is written even when ctx ended (SIGTERM): it is small.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if werr := e.WriteStatus(sctx, state); werr != nil {
+		e.log.Warn("write status", "error", werr)
+	}
+}
+
+// checkConfig turns a pass into a full one when the configuration changed
+// since the last full pass.
+func (e *Engine) checkConfig(ctx context.Context, o *PassOptions) error {
+	b, err := e.st.GetCheckpoint(ctx, e.id, cpConfig)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	digest := configDigest(e.bundle)
+	if string(b) == digest {
+		return nil
+	}
+	if err == nil {
+		e.log.Info("configuration changed since the last full pass; running a full pass")
+	}
+	o.Full = true
+	return e.st.PutCheckpoint(ctx, e.id, cpConfig, []byte(digest))
+}
+
+// Run syncs until ctx ends: a full pass when needed, then, in batch and
+// hybrid mode, an incremental pass every batch_interval; passes requested
+// on trigger run at once. The writer drains the outbox continuously (also
+// what webhooks enqueue). On cancellation the writer finishes its current
+// batch; every planner page is committed with its checkpoint.
+func (e *Engine) Run(ctx context.Context, trigger <-chan PassOptions) error {
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		e.runWriter(ctx, stop)
+	}()
+	defer func() {
+		close(stop)
+		<-writerDone
+	}()
+
+	if err := e.Check(ctx); err != nil {
+		e.log.Error("connection check failed", "error", err)
+	}
+	statusTick := time.NewTicker(5 * time.Second)
+	defer statusTick.Stop()
+	attempt := 0
+	next := PassOptions{}
+	var timer <-chan time.Time
+	runNow := true
+	for {
+		if runNow {
+			runNow = false
+			err := e.runPass(ctx, next)
+			next = PassOptions{}
+			if ctx.Err() != nil {
+				return nil
+			}
+			delay := e.bundle.Connector.Interval()
+			if err != nil {
+				attempt++
+				delay = min(backoff.Policy{Base: 30 * time.Second, Max: 30 * time.Minute}.Delay(attempt), delay)
+			} else {
+				attempt = 0
+			}
+			full, _ := e.NeedsFull(ctx)
+			switch {
+			case e.bundle.Connector.Mode == config.ModeRealtime && !full && err == nil:
+				timer = nil // webhooks drive the sync
+			default:
+				timer = time.After(delay)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case o := <-trigger:
+			next, runNow = o, true
+		case <-timer:
+			runNow = true
+		case <-statusTick.C:
+			_ = e.WriteStatus(ctx, e.stateNow())
+		}
+	}
+}
+
+func (e *Engine) stateNow() string {
+	if e.planning.Load() || e.Progress() != nil {
+		return StateSyncing
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lastErr != "" {
+		return StateError
+	}
+	return StateIdle
+}
+
+func (e *Engine) runPass(ctx context.Context, o PassOptions) error {
+	if err := e.checkConfig(ctx, &o); err != nil {
+		e.finish(ctx, err)
+		return err
+	}
+	_ = e.WriteStatus(ctx, StateSyncing)
+	err := e.pass(ctx, o, func(context.Context) error { e.notify(); return nil })
+	e.finish(ctx, err)
+	return err
+}
+
+// runWriter drains the outbox whenever work arrives, until stop is closed.
+// A round in flight when stop closes completes (bounded by shutdownGrace)
+// so that what Brevo accepted is recorded.
+func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
+	const shutdownGrace = 30 * time.Second
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-tick.C:
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if e.planning.Load() {
+				n, err := e.st.CountPending(ctx, e.id, store.KindContact)
+				if err == nil && n < bulkMin {
+					break
+				}
+			}
+			rctx, cancel := graceful(ctx, shutdownGrace)
+			n, err := e.writeRound(rctx)
+			cancel()
+			if err != nil {
+				failures++
+				e.setError(err)
+				e.log.Error("write to brevo", "error", err)
+				_ = backoff.Sleep(ctx, backoff.Default.Delay(failures))
+				break
+			}
+			failures = 0
+			if n == 0 {
+				if !e.planning.Load() {
+					rctx, cancel := graceful(ctx, shutdownGrace)
+					if err := e.verifyImports(rctx); err != nil && ctx.Err() == nil {
+						e.log.Warn("verify brevo imports", "error", err)
+					}
+					cancel()
+				}
+				break
+			}
+		}
+	}
+}
+
+// graceful derives a context that outlives ctx's cancellation by grace,
+// so work in flight is not cut in the middle of a Brevo call.
+func graceful(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(rctx, func() { t.Stop() })
+	})
+	return rctx, func() { stop(); cancel() }
+}

@@ -1,0 +1,209 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	gosync "sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/mapping"
+	"github.com/tajo/terraform-provider-tajo/agent/store"
+)
+
+// Supervisor runs an Engine for every enabled connector in the store and
+// follows configuration changes: when the store's revision moves (terraform
+// apply), changed connectors are restarted with their new configuration,
+// new ones started and removed or disabled ones stopped — without
+// restarting the agent.
+type Supervisor struct {
+	st   store.Store
+	opts Options
+	log  hclog.Logger
+	// Poll is how often the revision is read (default 1 s); a store that
+	// pushes changes (PostgreSQL) is also listened to.
+	Poll time.Duration
+
+	mu      gosync.Mutex
+	running map[string]*runningEngine
+	rev     int64
+	reloads int
+}
+
+type runningEngine struct {
+	e       *Engine
+	digest  string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	trigger chan PassOptions
+}
+
+// NewSupervisor returns a supervisor over st.
+func NewSupervisor(st store.Store, opts Options) *Supervisor {
+	opts.defaults()
+	return &Supervisor{st: st, opts: opts, log: opts.Logger, Poll: time.Second, running: map[string]*runningEngine{}}
+}
+
+// Run runs until ctx ends, then stops every engine (each finishes its
+// current batch).
+func (s *Supervisor) Run(ctx context.Context) error {
+	defer s.stopAll()
+	var pushed <-chan int64
+	if w, ok := s.st.(store.Watcher); ok {
+		if ch, err := w.WatchRevisions(ctx); err == nil {
+			pushed = ch
+		} else {
+			s.log.Warn("store change notifications unavailable; polling", "error", err)
+		}
+	}
+	if err := s.reload(ctx); err != nil {
+		s.log.Error("load configuration", "error", err)
+	}
+	tick := time.NewTicker(s.Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-pushed:
+		}
+		rev, err := s.st.Revision(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("read store revision", "error", err)
+			}
+			continue
+		}
+		s.mu.Lock()
+		changed := rev != s.rev
+		s.mu.Unlock()
+		if changed {
+			if err := s.reload(ctx); err != nil {
+				s.log.Error("reload configuration", "error", err)
+			}
+		}
+	}
+}
+
+// Reloads counts configuration reloads (tests).
+func (s *Supervisor) Reloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloads
+}
+
+// Engine returns the running engine of a connector.
+func (s *Supervisor) Engine(id string) *Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.running[id]; ok {
+		return r.e
+	}
+	return nil
+}
+
+// Trigger asks a connector for a pass now.
+func (s *Supervisor) Trigger(id string, o PassOptions) error {
+	s.mu.Lock()
+	r, ok := s.running[id]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("connector %s is not running", id)
+	}
+	select {
+	case r.trigger <- o:
+		return nil
+	default:
+		return fmt.Errorf("connector %s has a pass pending already", id)
+	}
+}
+
+func bundleDigest(b config.Bundle) string {
+	return mapping.Hash(b.Connector, b.Mappings, b.Lists, b.Webhooks)
+}
+
+func (s *Supervisor) reload(ctx context.Context) error {
+	bundles, rev, loadErr := store.LoadBundles(ctx, s.st)
+	if loadErr != nil && bundles == nil {
+		return loadErr
+	}
+	s.mu.Lock()
+	s.rev = rev
+	s.reloads++
+	s.mu.Unlock()
+	want := map[string]config.Bundle{}
+	for _, b := range bundles {
+		want[b.Connector.ID()] = b
+	}
+	// Stop what is gone, disabled or changed.
+	s.mu.Lock()
+	var stops []*runningEngine
+	for id, r := range s.running {
+		b, ok := want[id]
+		if !ok || !b.Connector.Enabled || bundleDigest(b) != r.digest {
+			stops = append(stops, r)
+			delete(s.running, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range stops {
+		s.log.Info("stopping connector", "connector", r.e.ID())
+		r.cancel()
+		<-r.done
+	}
+	var errs []error
+	if loadErr != nil {
+		errs = append(errs, loadErr)
+	}
+	for id, b := range want {
+		if !b.Connector.Enabled {
+			_ = s.st.PutStatus(ctx, store.Status{ConnectorID: id, State: StateDisabled, Agent: s.opts.Agent})
+			continue
+		}
+		s.mu.Lock()
+		_, ok := s.running[id]
+		s.mu.Unlock()
+		if ok {
+			continue
+		}
+		e, err := New(b, s.st, s.opts)
+		if err != nil {
+			errs = append(errs, err)
+			_ = s.st.PutStatus(ctx, store.Status{ConnectorID: id, State: StateError, LastError: err.Error(), Agent: s.opts.Agent})
+			continue
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r := &runningEngine{e: e, digest: bundleDigest(b), cancel: cancel, done: make(chan struct{}), trigger: make(chan PassOptions, 1)}
+		s.mu.Lock()
+		s.running[id] = r
+		s.mu.Unlock()
+		s.log.Info("starting connector", "connector", id, "mode", b.Connector.Mode)
+		go func() {
+			defer close(r.done)
+			if err := e.Run(rctx, r.trigger); err != nil {
+				s.log.Error("connector stopped", "connector", id, "error", err)
+			}
+		}()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Supervisor) stopAll() {
+	s.mu.Lock()
+	rs := make([]*runningEngine, 0, len(s.running))
+	for id, r := range s.running {
+		rs = append(rs, r)
+		delete(s.running, id)
+	}
+	s.mu.Unlock()
+	for _, r := range rs {
+		r.cancel()
+	}
+	for _, r := range rs {
+		<-r.done
+	}
+}

@@ -1,0 +1,576 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tajo/terraform-provider-tajo/agent/backoff"
+	"github.com/tajo/terraform-provider-tajo/agent/brevo"
+	"github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/store"
+)
+
+// Drain writes pending records until none is ready, then makes sure the
+// imports it started have been applied by Brevo.
+func (e *Engine) Drain(ctx context.Context) error {
+	for {
+		n, err := e.writeRound(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return e.verifyImports(ctx)
+		}
+	}
+}
+
+// writeRound writes one batch of contacts, or, when no contact is ready,
+// one batch of companies (company links name contacts, which must exist).
+func (e *Engine) writeRound(ctx context.Context) (int, error) {
+	if err := e.prepare(ctx); err != nil {
+		return 0, err
+	}
+	n, err := e.writeContacts(ctx)
+	if n > 0 || err != nil {
+		return n, err
+	}
+	return e.writeCompanies(ctx)
+}
+
+// prepare checks, once per engine, that the managed lists exist and that
+// the attributes the mappings write exist in Brevo with the right type,
+// creating missing ones before the first write.
+func (e *Engine) prepare(ctx context.Context) error {
+	e.mu.Lock()
+	ready := e.attrsReady
+	e.mu.Unlock()
+	if ready {
+		return nil
+	}
+	for _, id := range e.lists.Managed() {
+		if _, _, err := e.bc.Lists.Get(ctx, id); err != nil {
+			if errors.Is(err, brevo.ErrNotFound) {
+				return fmt.Errorf("brevo list %d does not exist: create it in Brevo (Contacts → Lists) or change the list_id of tajo_list_assignment %s/%d", id, e.id, id)
+			}
+			return fmt.Errorf("check brevo list %d: %w", id, err)
+		}
+	}
+	existing, _, err := e.bc.Attributes.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list brevo contact attributes: %w", err)
+	}
+	have := map[string]string{}
+	for _, a := range existing {
+		have[a.Name] = string(a.Type)
+	}
+	for _, t := range e.mapper.Targets() {
+		want := config.BrevoType(t.Type)
+		if got, ok := have[t.Name]; ok {
+			if got != "" && got != want && !(want == "text" && got == "category") {
+				e.log.Warn("brevo attribute has another type; values of the wrong type are dropped by Brevo",
+					"attribute", t.Name, "brevo_type", got, "mapping_type", want)
+			}
+			continue
+		}
+		_, err := e.bc.Attributes.Create(ctx, brevo.CategoryNormal, t.Name, &brevo.CreateAttribute{Type: brevo.AttributeType(want)})
+		if err != nil {
+			return fmt.Errorf("create brevo attribute %s (%s): %w", t.Name, want, err)
+		}
+		e.log.Info("created brevo attribute", "attribute", t.Name, "type", want)
+	}
+	e.mu.Lock()
+	e.attrsReady = true
+	e.mu.Unlock()
+	return nil
+}
+
+// contactItem is one pending contact write with what is known of it.
+type contactItem struct {
+	p      store.Pending
+	st     contactState
+	link   store.Link
+	linked bool
+	add    []int64
+	remove []int64
+}
+
+// outcome collects the results of a round, applied in one transaction.
+type outcome struct {
+	batch    store.Batch
+	written  int64
+	failed   int64
+	retried  int64
+	requeued map[string]bool // companies to rewrite
+}
+
+func (o *outcome) done(p store.Pending) {
+	o.batch.Done = append(o.batch.Done, p)
+	o.batch.Clear = append(o.batch.Clear, store.Key{Kind: p.Kind, IntercomID: p.IntercomID})
+}
+
+// fail schedules a retry with backoff, or records a failure after the
+// last attempt (the record stops blocking the others).
+func (e *Engine) fail(o *outcome, p store.Pending, err error) {
+	attempts := p.Attempts + 1
+	reason := err.Error()
+	if attempts >= e.opts.MaxAttempts {
+		o.batch.Done = append(o.batch.Done, p)
+		o.batch.Fail = append(o.batch.Fail, store.Failure{Kind: p.Kind, IntercomID: p.IntercomID, Reason: reason, Attempts: attempts, At: e.opts.Now()})
+		o.failed++
+		e.log.Error("record failed", "kind", p.Kind, "id", p.IntercomID, "attempts", attempts, "error", reason)
+		return
+	}
+	delay := e.opts.RetryBase << (attempts - 1)
+	o.batch.Retry = append(o.batch.Retry, store.Retry{Kind: p.Kind, IntercomID: p.IntercomID, Version: p.Version,
+		NotBefore: e.opts.Now().Add(delay), Error: reason})
+	o.retried++
+	e.log.Warn("record will be retried", "kind", p.Kind, "id", p.IntercomID, "attempt", attempts, "in", delay, "error", reason)
+}
+
+// bulkMin is how many ready contacts the writer waits for while a planner
+// pass runs, so that imports carry thousands of contacts.
+const bulkMin = 2000
+
+func (e *Engine) writeContacts(ctx context.Context) (int, error) {
+	ready, err := e.st.ReadyPending(ctx, e.id, store.KindContact, e.opts.Now(), e.opts.ImportBatch)
+	if err != nil || len(ready) == 0 {
+		return 0, err
+	}
+	ids := make([]string, len(ready))
+	for i, p := range ready {
+		ids[i] = p.IntercomID
+	}
+	links, err := e.st.GetLinks(ctx, e.id, store.KindContact, ids)
+	if err != nil {
+		return 0, err
+	}
+	o := &outcome{requeued: map[string]bool{}}
+	var deletes, changes, writes, listOnly []*contactItem
+	for _, p := range ready {
+		st, err := decodePayload[contactState](p)
+		if err != nil {
+			e.fail(o, store.Pending{Kind: p.Kind, IntercomID: p.IntercomID, Version: p.Version, Attempts: e.opts.MaxAttempts}, err)
+			continue
+		}
+		it := &contactItem{p: p, st: st}
+		it.link, it.linked = links[p.IntercomID]
+		it.add, it.remove = diffLists(it.link.Lists, st.Lists)
+		switch {
+		case st.Delete:
+			deletes = append(deletes, it)
+		case it.linked && it.link.Email != "" && st.Email != "" && !strings.EqualFold(it.link.Email, st.Email):
+			changes = append(changes, it)
+		case !it.linked || it.link.Hash != st.Hash:
+			writes = append(writes, it)
+		default:
+			listOnly = append(listOnly, it)
+		}
+	}
+	lists := newListOps()
+	e.writeDeletes(ctx, deletes, lists, o)
+	for _, it := range changes {
+		e.writeEmailChange(ctx, it, o)
+	}
+	if len(writes) >= e.opts.ImportThreshold {
+		e.importContacts(ctx, writes, lists, o)
+	} else {
+		for _, it := range writes {
+			e.upsertContact(ctx, it, lists, o)
+		}
+	}
+	for _, it := range listOnly {
+		lists.queue(it)
+	}
+	e.applyListOps(ctx, lists, o)
+	if err := e.requeueCompanies(ctx, o); err != nil {
+		return 0, err
+	}
+	if err := e.st.Apply(ctx, e.id, o.batch); err != nil {
+		return 0, err
+	}
+	e.count(func(s *Stats) { s.Written += o.written; s.Failed += o.failed })
+	e.log.Debug("contacts written", "ready", len(ready), "written", o.written, "retried", o.retried, "failed", o.failed)
+	return len(ready), nil
+}
+
+// written records a successful contact write.
+func (e *Engine) written(o *outcome, it *contactItem) {
+	o.done(it.p)
+	o.written++
+	l := store.Link{
+		Kind: store.KindContact, IntercomID: it.p.IntercomID, BrevoID: it.link.BrevoID,
+		Email: it.st.Email, Hash: it.st.Hash, Lists: it.st.Lists, SourceUpdatedAt: it.st.UpdatedAt,
+		Data: encode(contactData{Companies: it.st.Companies}), Seen: max(it.st.Gen, it.link.Seen),
+	}
+	o.batch.Links = append(o.batch.Links, l)
+	if e.bundle.Connector.Sync.Companies {
+		old := decodeData[contactData](it.link.Data).Companies
+		if !it.linked || !sameStrings(old, it.st.Companies) || it.link.Email != it.st.Email {
+			for _, c := range append(slices.Clone(old), it.st.Companies...) {
+				o.requeued[c] = true
+			}
+		}
+	}
+}
+
+func (e *Engine) writeDeletes(ctx context.Context, items []*contactItem, lists *listOps, o *outcome) {
+	for _, it := range items {
+		if !it.linked {
+			o.done(it.p) // never written: nothing to undo
+			continue
+		}
+		if e.bundle.Connector.DeleteRemovedContacts {
+			_, err := e.bc.Contacts.Delete(ctx, brevo.ByExtID(it.p.IntercomID))
+			if err != nil && !errors.Is(err, brevo.ErrNotFound) {
+				e.fail(o, it.p, fmt.Errorf("delete brevo contact: %w", err))
+				continue
+			}
+			e.unlinked(o, it)
+			continue
+		}
+		it.add, it.remove = nil, it.link.Lists
+		lists.queue(it)
+	}
+}
+
+// unlinked forgets a contact removed from Brevo (or from its lists).
+func (e *Engine) unlinked(o *outcome, it *contactItem) {
+	o.done(it.p)
+	o.written++
+	o.batch.Unlink = append(o.batch.Unlink, store.Key{Kind: store.KindContact, IntercomID: it.p.IntercomID})
+	if o.batch.Members == nil {
+		o.batch.Members = map[string][]string{}
+	}
+	o.batch.Members[it.p.IntercomID] = nil
+	for _, c := range decodeData[contactData](it.link.Data).Companies {
+		o.requeued[c] = true
+	}
+}
+
+// writeEmailChange updates the Brevo contact found by ext_id, so an email
+// change in Intercom changes the address of the same Brevo contact instead
+// of creating a second one.
+func (e *Engine) writeEmailChange(ctx context.Context, it *contactItem, o *outcome) {
+	attrs := map[string]any{brevo.AttributeEmail: it.st.Email}
+	for k, v := range it.st.Attributes {
+		attrs[k] = v
+	}
+	u := &brevo.UpdateContact{Attributes: attrs, ListIDs: it.add, UnlinkListIDs: it.remove}
+	if it.st.Blacklist {
+		u.EmailBlacklisted = ptr(true)
+	}
+	_, err := e.bc.Contacts.Update(ctx, brevo.ByExtID(it.p.IntercomID), u)
+	if errors.Is(err, brevo.ErrNotFound) {
+		// Not in Brevo under this ext_id (created before ext_ids were set):
+		// write it as new.
+		e.upsertContact(ctx, it, nil, o)
+		return
+	}
+	if err != nil {
+		e.fail(o, it.p, fmt.Errorf("update brevo contact (email change): %w", err))
+		return
+	}
+	e.written(o, it)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// upsertContact writes one contact (POST /contacts with updateEnabled),
+// adding its new lists in the same call.
+func (e *Engine) upsertContact(ctx context.Context, it *contactItem, lists *listOps, o *outcome) {
+	c := &brevo.CreateContact{Email: it.st.Email, ExtID: it.st.ExtID, Attributes: it.st.Attributes, ListIDs: it.add}
+	if it.st.Blacklist {
+		c.EmailBlacklisted = ptr(true)
+	}
+	res, _, err := e.bc.Contacts.Upsert(ctx, c)
+	if err != nil {
+		e.fail(o, it.p, fmt.Errorf("upsert brevo contact: %w", err))
+		return
+	}
+	if res != nil && res.ID > 0 {
+		it.link.BrevoID = strconv.FormatInt(res.ID, 10)
+	}
+	if len(it.remove) > 0 && lists != nil {
+		// Removals go through the list endpoints; the write completes
+		// with them.
+		it.add = nil
+		lists.queue(it)
+		return
+	}
+	e.written(o, it)
+}
+
+// importContacts writes contacts in bulk: one import per set of lists to
+// add (Brevo applies an import's listIds to all of its rows) and blacklist
+// flag. Contacts that join no list cannot be imported (Brevo needs a list
+// per import) and are upserted one by one.
+func (e *Engine) importContacts(ctx context.Context, items []*contactItem, lists *listOps, o *outcome) {
+	groups := map[string][]*contactItem{}
+	var keys []string
+	for _, it := range items {
+		if len(it.add) == 0 {
+			e.upsertContact(ctx, it, lists, o)
+			continue
+		}
+		k := fmt.Sprint(it.add, it.st.Blacklist)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], it)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := groups[k]
+		rows := make([]brevo.ImportContact, len(g))
+		for i, it := range g {
+			rows[i] = brevo.ImportContact{Email: it.st.Email, ExtID: it.st.ExtID, Attributes: it.st.Attributes}
+		}
+		req := &brevo.ImportRequest{
+			Contacts: rows, ListIDs: g[0].add, EmailBlacklist: g[0].st.Blacklist,
+			UpdateExistingContacts: ptr(true), NotifyURL: e.opts.NotifyURL, DisableNotification: true,
+		}
+		res, _, err := e.bc.Contacts.Import(ctx, req)
+		accepted := 0
+		if res != nil {
+			accepted = res.Submitted
+			e.trackImports(res.ProcessIDs, g[:accepted])
+			e.count(func(s *Stats) { s.Imports += int64(len(res.ProcessIDs)); s.ImportedContacts += int64(accepted) })
+		}
+		for i, it := range g {
+			if i < accepted {
+				if len(it.remove) > 0 {
+					it.add = nil
+					lists.queue(it)
+				} else {
+					e.written(o, it)
+				}
+				continue
+			}
+			e.fail(o, it.p, fmt.Errorf("import brevo contacts: %w", err))
+		}
+	}
+}
+
+// listOps collects list membership changes of a round by list, to send in
+// chunks of 150 ext ids.
+type listOps struct {
+	add, remove map[int64][]*contactItem
+	items       []*contactItem
+}
+
+func newListOps() *listOps {
+	return &listOps{add: map[int64][]*contactItem{}, remove: map[int64][]*contactItem{}}
+}
+
+func (l *listOps) queue(it *contactItem) {
+	if len(it.add) == 0 && len(it.remove) == 0 {
+		l.items = append(l.items, it)
+		return
+	}
+	for _, id := range it.add {
+		l.add[id] = append(l.add[id], it)
+	}
+	for _, id := range it.remove {
+		l.remove[id] = append(l.remove[id], it)
+	}
+	l.items = append(l.items, it)
+}
+
+// applyListOps sends the membership changes. Brevo reports ids it did not
+// change as failures ("already in list and/or doesn't exist"): for an add
+// or a removal that is the state wanted, so only a failed call fails its
+// contacts.
+func (e *Engine) applyListOps(ctx context.Context, l *listOps, o *outcome) {
+	failed := map[string]error{}
+	run := func(ops map[int64][]*contactItem, remove bool) {
+		ids := make([]int64, 0, len(ops))
+		for id := range ops {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, list := range ids {
+			ext := make([]string, len(ops[list]))
+			for i, it := range ops[list] {
+				ext[i] = it.p.IntercomID
+			}
+			var err error
+			if remove {
+				_, _, err = e.bc.Lists.RemoveExtIDs(ctx, list, ext)
+			} else {
+				_, _, err = e.bc.Lists.AddExtIDs(ctx, list, ext)
+			}
+			if err != nil {
+				verb := "add to"
+				if remove {
+					verb = "remove from"
+				}
+				for _, it := range ops[list] {
+					failed[it.p.IntercomID] = fmt.Errorf("%s brevo list %d: %w", verb, list, err)
+				}
+			}
+		}
+	}
+	run(l.remove, true)
+	run(l.add, false)
+	for _, it := range l.items {
+		if err, ok := failed[it.p.IntercomID]; ok {
+			e.fail(o, it.p, err)
+			continue
+		}
+		if it.st.Delete {
+			e.unlinked(o, it)
+			continue
+		}
+		e.written(o, it)
+	}
+}
+
+// requeueCompanies enqueues a rewrite of companies whose members changed
+// in this round.
+func (e *Engine) requeueCompanies(ctx context.Context, o *outcome) error {
+	if len(o.requeued) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(o.requeued))
+	for id := range o.requeued {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	cached, err := e.st.GetLinks(ctx, e.id, kindCompanyData, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		l, ok := cached[id]
+		if !ok {
+			continue // not (yet) known: its own planning will write it
+		}
+		s := companyStateOf(decodeData[companyFacts](l.Data))
+		o.batch.Enqueue = append(o.batch.Enqueue, store.Pending{Kind: store.KindCompany, IntercomID: id, Payload: encode(s)})
+	}
+	return nil
+}
+
+// importBatch remembers which contacts an import carried, until Brevo has
+// applied it.
+type importBatch struct {
+	kind    string
+	process int64
+	ids     []string
+}
+
+func (e *Engine) trackImports(processes []int64, items []*contactItem) {
+	if len(processes) == 0 {
+		return
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.p.IntercomID
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// The client splits an import into requests in order; the contacts of
+	// all its processes are verified with the last one (processes of one
+	// account are applied in order).
+	for i, p := range processes {
+		b := importBatch{kind: store.KindContact, process: p}
+		if i == len(processes)-1 {
+			b.ids = ids
+		}
+		e.imports = append(e.imports, b)
+	}
+	e.lastContactProcess = processes[len(processes)-1]
+}
+
+// verifyImports waits until Brevo has applied the contact imports of this
+// engine. It looks up the last contact of each import by ext_id (the
+// contacts budget, 10 requests/s) rather than polling the process (the
+// 100 requests/hour budget), and asks for the process status only when
+// the contact does not appear. A failed import forgets the digests of its
+// contacts, so the next pass writes them again.
+func (e *Engine) verifyImports(ctx context.Context) error {
+	e.mu.Lock()
+	pending := e.imports
+	e.imports = nil
+	e.mu.Unlock()
+	var firstErr error
+	for i, ib := range pending {
+		err := e.awaitImport(ctx, ib)
+		switch {
+		case err == nil:
+		case errors.Is(err, brevo.ErrProcessFailed):
+			e.log.Error("brevo import failed; its records will be written again", "kind", ib.kind, "process", ib.process, "records", len(ib.ids))
+			if err := e.forget(ctx, ib.kind, ib.ids); err != nil {
+				return err
+			}
+		case ctx.Err() != nil:
+			e.mu.Lock()
+			e.imports = append(slices.Clone(pending[i:]), e.imports...)
+			e.mu.Unlock()
+			return ctx.Err()
+		default:
+			if firstErr == nil {
+				firstErr = fmt.Errorf("wait for brevo import %d: %w", ib.process, err)
+			}
+		}
+	}
+	e.mu.Lock()
+	if len(e.imports) == 0 {
+		e.lastContactProcess = 0
+	}
+	e.mu.Unlock()
+	return firstErr
+}
+
+// importWait bounds how long verifyImports looks for an imported contact
+// before it asks Brevo for the process status.
+const importWait = 2 * time.Minute
+
+func (e *Engine) awaitImport(ctx context.Context, ib importBatch) error {
+	if ib.kind == store.KindCompany {
+		// One poll or two per pass: companies are imported once per round.
+		_, _, err := e.bc.Processes.Wait(ctx, ib.process, &brevo.WaitOptions{Interval: time.Second, MaxInterval: time.Minute})
+		return err
+	}
+	if len(ib.ids) > 0 {
+		probe := ib.ids[len(ib.ids)-1]
+		deadline := e.opts.Now().Add(importWait)
+		for attempt := 1; ; attempt++ {
+			_, _, err := e.bc.Contacts.Get(ctx, brevo.ByExtID(probe))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, brevo.ErrNotFound) {
+				return err
+			}
+			if e.opts.Now().After(deadline) {
+				break
+			}
+			if err := backoff.Sleep(ctx, min(250*time.Millisecond<<min(attempt-1, 6), 10*time.Second)); err != nil {
+				return err
+			}
+		}
+	}
+	_, _, err := e.bc.Processes.Wait(ctx, ib.process, &brevo.WaitOptions{Interval: 10 * time.Second, MaxInterval: time.Minute})
+	return err
+}
+
+// forget clears the digests of records whose write did not happen.
+func (e *Engine) forget(ctx context.Context, kind string, ids []string) error {
+	links, err := e.st.GetLinks(ctx, e.id, kind, ids)
+	if err != nil {
+		return err
+	}
+	var b store.Batch
+	for _, l := range links {
+		l.Hash = ""
+		b.Links = append(b.Links, l)
+	}
+	return e.st.Apply(ctx, e.id, b)
+}
