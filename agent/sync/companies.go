@@ -45,7 +45,7 @@ func (e *Engine) prepareCompanies(ctx context.Context) error {
 		if have[name] {
 			continue
 		}
-		if _, _, err := e.bc.Companies.CreateAttribute(ctx, name, "text"); err != nil {
+		if _, _, err := e.bc.Companies.CreateAttribute(ctx, name, "text"); err != nil && !errors.Is(err, brevo.ErrDuplicate) {
 			return fmt.Errorf("create brevo company attribute %s: %w", name, err)
 		}
 		e.log.Info("created brevo company attribute", "attribute", name)
@@ -77,7 +77,7 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 	}
 	// Links name contacts by email: Brevo must have applied the contact
 	// imports that created them.
-	if err := e.verifyImports(ctx); err != nil {
+	if err := e.verifyImportsLocked(ctx); err != nil {
 		return 0, err
 	}
 	ids := make([]string, len(ready))
@@ -114,7 +114,7 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	e.importCompanies(ctx, items, o)
-	if err := e.st.Apply(ctx, e.id, o.batch); err != nil {
+	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
 		return 0, err
 	}
 	e.count(func(s *Stats) { s.Written += o.written; s.Failed += o.failed })

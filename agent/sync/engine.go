@@ -102,6 +102,7 @@ type Engine struct {
 	planning atomic.Bool
 	wake     chan struct{}
 
+	writeMu            gosync.Mutex // one write round at a time
 	mu                 gosync.Mutex
 	attrsReady         bool          // Brevo contact attributes checked
 	companyAttrsReady  bool          // Brevo company attributes checked

@@ -47,17 +47,17 @@ func (e *Engine) Sync(ctx context.Context, o PassOptions) error {
 func (e *Engine) pass(ctx context.Context, o PassOptions, drain func(context.Context) error) error {
 	start := e.opts.Now()
 	before := e.Stats()
-	wctx, stopWriter := context.WithCancel(ctx)
-	writerDone := make(chan error, 1)
-	go func() { writerDone <- e.writeWhilePlanning(wctx) }()
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		e.runWriter(ctx, stop)
+	}()
 	planErr := e.Plan(ctx, o)
-	stopWriter()
-	werr := <-writerDone
+	close(stop)
+	<-writerDone
 	if planErr != nil {
 		return planErr
-	}
-	if werr != nil && !errors.Is(werr, context.Canceled) {
-		return werr
 	}
 	if err := drain(ctx); err != nil {
 		return err
@@ -69,32 +69,6 @@ func (e *Engine) pass(ctx context.Context, o PassOptions, drain func(context.Con
 		"intercom_requests", after.IntercomRequests-before.IntercomRequests, "brevo_requests", after.BrevoRequests-before.BrevoRequests,
 		"duration", e.opts.Now().Sub(start).Round(time.Millisecond))
 	return nil
-}
-
-// writeWhilePlanning writes in bulk as the planner enqueues, until
-// cancelled.
-func (e *Engine) writeWhilePlanning(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-e.wake:
-		case <-time.After(time.Second):
-		}
-		for ctx.Err() == nil {
-			n, err := e.st.CountPending(ctx, e.id, store.KindContact)
-			if err != nil || (e.planning.Load() && n < bulkMin) {
-				break
-			}
-			written, err := e.writeRound(ctx)
-			if err != nil {
-				return err
-			}
-			if written == 0 {
-				break
-			}
-		}
-	}
 }
 
 func (e *Engine) finish(ctx context.Context, err error) {
@@ -215,7 +189,9 @@ func (e *Engine) runPass(ctx context.Context, o PassOptions) error {
 		return err
 	}
 	_ = e.WriteStatus(ctx, StateSyncing)
-	err := e.pass(ctx, o, func(context.Context) error { e.notify(); return nil })
+	// The pass ends when what it planned is written (the background writer
+	// and this drain take turns), so last_sync means "in Brevo".
+	err := e.pass(ctx, o, e.Drain)
 	e.finish(ctx, err)
 	return err
 }

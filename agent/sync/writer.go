@@ -33,6 +33,10 @@ func (e *Engine) Drain(ctx context.Context) error {
 // writeRound writes one batch of contacts, or, when no contact is ready,
 // one batch of companies (company links name contacts, which must exist).
 func (e *Engine) writeRound(ctx context.Context) (int, error) {
+	// One round at a time: rounds read the outbox, write Brevo and record
+	// the outcome; two at once would write the same records twice.
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
 	if err := e.prepare(ctx); err != nil {
 		return 0, err
 	}
@@ -79,6 +83,9 @@ func (e *Engine) prepare(ctx context.Context) error {
 			continue
 		}
 		_, err := e.bc.Attributes.Create(ctx, brevo.CategoryNormal, t.Name, &brevo.CreateAttribute{Type: brevo.AttributeType(want)})
+		if errors.Is(err, brevo.ErrDuplicate) {
+			continue // created meanwhile (another agent, or an earlier attempt whose answer was lost)
+		}
 		if err != nil {
 			return fmt.Errorf("create brevo attribute %s (%s): %w", t.Name, want, err)
 		}
@@ -117,6 +124,9 @@ func (o *outcome) done(p store.Pending) {
 // fail schedules a retry with backoff, or records a failure after the
 // last attempt (the record stops blocking the others).
 func (e *Engine) fail(o *outcome, p store.Pending, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return // shutting down: not an attempt; the record stays pending as is
+	}
 	attempts := p.Attempts + 1
 	reason := err.Error()
 	if attempts >= e.opts.MaxAttempts {
@@ -191,7 +201,8 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 	if err := e.requeueCompanies(ctx, o); err != nil {
 		return 0, err
 	}
-	if err := e.st.Apply(ctx, e.id, o.batch); err != nil {
+	// What Brevo accepted is recorded even when ctx ended meanwhile.
+	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
 		return 0, err
 	}
 	e.count(func(s *Stats) { s.Written += o.written; s.Failed += o.failed })
@@ -495,6 +506,12 @@ func (e *Engine) trackImports(processes []int64, items []*contactItem) {
 // the contact does not appear. A failed import forgets the digests of its
 // contacts, so the next pass writes them again.
 func (e *Engine) verifyImports(ctx context.Context) error {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	return e.verifyImportsLocked(ctx)
+}
+
+func (e *Engine) verifyImportsLocked(ctx context.Context) error {
 	e.mu.Lock()
 	pending := e.imports
 	e.imports = nil

@@ -7,10 +7,14 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
 
 	"github.com/tajo/terraform-provider-tajo/agent/store"
-	_ "github.com/tajo/terraform-provider-tajo/agent/store/sqlite" // sqlite:// store URLs
-	"github.com/tajo/terraform-provider-tajo/agent/store/sqlstore"
+	_ "github.com/tajo/terraform-provider-tajo/agent/store/postgres" // postgres:// store URLs
+	_ "github.com/tajo/terraform-provider-tajo/agent/store/sqlite"   // sqlite:// store URLs
 )
 
 // Exit codes.
@@ -20,7 +24,7 @@ const (
 	exitUsage = 2
 )
 
-// command is one sub-command: flags are parsed by run.
+// command is one sub-command.
 type command struct {
 	summary string
 	run     func(ctx context.Context, env *env, args []string) int
@@ -30,6 +34,7 @@ type command struct {
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
 }
 
 func (e *env) errorf(format string, args ...any) int {
@@ -37,9 +42,19 @@ func (e *env) errorf(format string, args ...any) int {
 	return exitError
 }
 
-var commands = map[string]command{
-	"version": {"print the version and the store schema this binary supports", cmdVersion},
-	"schema":  {"print the schema version of a store (migrating it if older)", cmdSchema},
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"run":     {"sync continuously and serve webhooks, /healthz, /readyz and /metrics", cmdRun},
+		"sync":    {"run one sync pass (--once) and exit", cmdSync},
+		"test":    {"check the connections of the connectors (the brief's checklist)", cmdTest},
+		"status":  {"print the status of the connectors", cmdStatus},
+		"reset":   {"forget a connector's sync state so the next pass starts over", cmdReset},
+		"sandbox": {"serve simulated Intercom and Brevo APIs for the demo and tests", cmdSandbox},
+		"schema":  {"print the schema version of a store (migrating it if older)", cmdSchema},
+		"version": {"print the version and the store schema this binary supports", cmdVersion},
+	}
 }
 
 func usage(w io.Writer) {
@@ -50,15 +65,18 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "\nRun tajo-agent <command> -h for the flags of a command.\n")
+	fmt.Fprintf(w, "\nEvery command takes --store (default $TAJO_STORE). Run tajo-agent <command> -h for its flags.\n")
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return runEnv(ctx, &env{stdout: stdout, stderr: stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}, args)
+}
+
+func runEnv(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout)
+		usage(e.stdout)
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -66,8 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "tajo-agent: unknown command %q\n\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(e.stderr, "tajo-agent: unknown command %q\n\n", args[0])
+		usage(e.stderr)
 		return exitUsage
 	}
 	return cmd.run(ctx, e, args[1:])
@@ -85,6 +103,35 @@ func (e *env) storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", e.getenv("TAJO_STORE"), "store URL, e.g. sqlite:///var/lib/tajo/tajo.db (default $TAJO_STORE)")
 }
 
+// logFlags registers --log-format and --log-level.
+type logFlags struct{ format, level *string }
+
+func (e *env) logFlags(fs *flag.FlagSet) logFlags {
+	return logFlags{
+		format: fs.String("log-format", "text", "log format: text or json"),
+		level:  fs.String("log-level", "info", "log level: trace, debug, info, warn or error (connectors may log more with log_level/debug)"),
+	}
+}
+
+func (e *env) logger(f logFlags) (hclog.Logger, error) {
+	level := hclog.LevelFromString(*f.level)
+	if level == hclog.NoLevel {
+		return nil, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", *f.level)
+	}
+	if *f.format != "text" && *f.format != "json" {
+		return nil, fmt.Errorf("--log-format %q: use text or json", *f.format)
+	}
+	color := hclog.ColorOff
+	if fd, ok := e.stderr.(*os.File); ok && *f.format == "text" && isatty.IsTerminal(fd.Fd()) {
+		color = hclog.AutoColor
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "tajo-agent", Level: level, Output: e.stderr, JSONFormat: *f.format == "json", Color: color,
+		// Connectors may ask for more than the agent's level.
+		IndependentLevels: true,
+	}), nil
+}
+
 func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -95,29 +142,19 @@ func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
 	return true, exitOK
 }
 
-func cmdVersion(_ context.Context, e *env, args []string) int {
-	if ok, code := parse(e.flags("version"), args); !ok {
-		return code
-	}
-	fmt.Fprintf(e.stdout, "tajo-agent %s (store schema %d)\n", version, sqlstore.LatestSchema())
-	return exitOK
+func (e *env) openStore(ctx context.Context, url string) (store.Store, error) {
+	return store.Open(ctx, url)
 }
 
-func cmdSchema(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("schema")
-	storeURL := e.storeFlag(fs)
-	if ok, code := parse(fs, args); !ok {
-		return code
+// selected filters connector ids by the command's positional arguments.
+func selected(args []string, id string) bool {
+	if len(args) == 0 {
+		return true
 	}
-	s, err := store.Open(ctx, *storeURL)
-	if err != nil {
-		return e.errorf("%v", err)
+	for _, a := range args {
+		if strings.EqualFold(a, id) {
+			return true
+		}
 	}
-	defer s.Close()
-	v, err := s.SchemaVersion(ctx)
-	if err != nil {
-		return e.errorf("%v", err)
-	}
-	fmt.Fprintf(e.stdout, "%s store %s: schema %d (this binary: %d)\n", s.Backend(), store.Redact(*storeURL), v, sqlstore.LatestSchema())
-	return exitOK
+	return false
 }
