@@ -117,7 +117,10 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
 		return 0, err
 	}
-	e.count(func(s *Stats) { s.Written += o.written; s.Failed += o.failed })
+	e.count(func(s *Stats) {
+		s.record(ResourceCompanies, OutcomeWritten, o.written)
+		s.record(ResourceCompanies, OutcomeFailed, o.failed)
+	})
 	return len(ready), nil
 }
 

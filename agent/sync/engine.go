@@ -16,7 +16,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -115,14 +117,85 @@ type Engine struct {
 	lastSync           time.Time
 }
 
-// Stats count what passes did, for status, logs and metrics.
+// Stats count what the engine did since it started, for status, logs and
+// metrics. Totals sum the per-resource counts in Records.
 type Stats struct {
 	Read, Enqueued, Unchanged, Skipped, Written, Failed int64
-	// IntercomRequests and BrevoRequests count HTTP requests.
+	// Records counts by resource ("contacts", "companies") and outcome
+	// ("read", "unchanged", "skipped", "written", "failed").
+	Records map[RecordKey]int64
+	// IntercomRequests and BrevoRequests count HTTP requests; Requests
+	// breaks them down by API, endpoint class and status.
 	IntercomRequests, BrevoRequests int64
-	// ContactsPerImport tallies bulk writes.
+	Requests                        map[RequestKey]int64
+	// Imports and ImportedContacts tally bulk contact writes.
 	Imports, ImportedContacts  int64
 	PhoneWarnings, FieldErrors int64
+	// LastSuccess is the end of the last successful pass; NewestUpdated
+	// the newest Intercom updated_at written (Unix seconds), for lag.
+	LastSuccess   time.Time
+	NewestUpdated int64
+}
+
+// RecordKey labels record counts.
+type RecordKey struct{ Resource, Outcome string }
+
+// RequestKey labels request counts: API ("intercom", "brevo"), endpoint
+// class, and status ("200", "429", "error" for transport failures).
+type RequestKey struct{ API, Class, Status string }
+
+// Record outcomes.
+const (
+	OutcomeRead      = "read"
+	OutcomeUnchanged = "unchanged"
+	OutcomeSkipped   = "skipped"
+	OutcomeWritten   = "written"
+	OutcomeFailed    = "failed"
+)
+
+func (s *Stats) record(resource, outcome string, n int64) {
+	if n == 0 {
+		return
+	}
+	if s.Records == nil {
+		s.Records = map[RecordKey]int64{}
+	}
+	s.Records[RecordKey{resource, outcome}] += n
+	switch outcome {
+	case OutcomeRead:
+		s.Read += n
+	case OutcomeUnchanged:
+		s.Unchanged += n
+	case OutcomeSkipped:
+		s.Skipped += n
+	case OutcomeWritten:
+		s.Written += n
+	case OutcomeFailed:
+		s.Failed += n
+	}
+}
+
+func (s *Stats) request(api, class string, status int, failed bool) {
+	if s.Requests == nil {
+		s.Requests = map[RequestKey]int64{}
+	}
+	st := strconv.Itoa(status)
+	if failed && status == 0 {
+		st = "error"
+	}
+	s.Requests[RequestKey{api, class, st}]++
+	if api == "intercom" {
+		s.IntercomRequests++
+	} else {
+		s.BrevoRequests++
+	}
+}
+
+func (s Stats) clone() Stats {
+	c := s
+	c.Records = maps.Clone(s.Records)
+	c.Requests = maps.Clone(s.Requests)
+	return c
 }
 
 // New builds the engine of one connector: it validates the bundle, resolves
@@ -159,7 +232,9 @@ func New(b config.Bundle, st store.Store, opts Options) (*Engine, error) {
 		intercom.WithBudget(b.Connector.IntercomBudget()),
 		intercom.WithHTTPClient(opts.HTTPClient),
 		intercom.WithLogger(log.Named("intercom")),
-		intercom.WithObserver(func(intercom.RequestInfo) { e.count(func(s *Stats) { s.IntercomRequests++ }) }),
+		intercom.WithObserver(func(ri intercom.RequestInfo) {
+			e.count(func(s *Stats) { s.request("intercom", ri.Class, ri.Status, ri.Err != nil) })
+		}),
 	}, opts.IntercomOptions...)
 	if e.ic, err = intercom.NewClient(token, icOpts...); err != nil {
 		return nil, fmt.Errorf("connector %s: intercom client: %w", id, err)
@@ -168,7 +243,9 @@ func New(b config.Bundle, st store.Store, opts Options) (*Engine, error) {
 		brevo.WithBaseURL(b.Connector.BrevoBaseURL()),
 		brevo.WithHTTPClient(opts.HTTPClient),
 		brevo.WithLogger(log.Named("brevo")),
-		brevo.WithObserver(func(brevo.RequestInfo) { e.count(func(s *Stats) { s.BrevoRequests++ }) }),
+		brevo.WithObserver(func(ri brevo.RequestInfo) {
+			e.count(func(s *Stats) { s.request("brevo", string(ri.Class), ri.Status, ri.Err != nil) })
+		}),
 	}, opts.BrevoOptions...)
 	if e.bc, err = brevo.NewClient(key, bcOpts...); err != nil {
 		return nil, fmt.Errorf("connector %s: brevo client: %w", id, err)
@@ -188,7 +265,7 @@ func (e *Engine) Bundle() config.Bundle { return e.bundle }
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.stats
+	return e.stats.clone()
 }
 
 func (e *Engine) count(f func(*Stats)) {

@@ -307,12 +307,12 @@ func (e *Engine) planCompanyPage(ctx context.Context, cos []*intercom.Company, g
 		s := companyStateOf(f)
 		_, queued := pending[c.ID]
 		if w, ok := written[c.ID]; ok && w.Hash == s.Hash && !queued {
-			e.count(func(s *Stats) { s.Unchanged++ })
+			e.count(func(s *Stats) { s.record(ResourceCompanies, OutcomeUnchanged, 1) })
 			continue
 		}
 		b.Enqueue = append(b.Enqueue, store.Pending{Kind: store.KindCompany, IntercomID: c.ID, Payload: encode(s)})
 	}
-	e.count(func(s *Stats) { s.Read += int64(len(cos)); s.Enqueued += int64(len(b.Enqueue)) })
+	e.count(func(s *Stats) { s.record(ResourceCompanies, OutcomeRead, int64(len(cos))); s.Enqueued += int64(len(b.Enqueue)) })
 	if err := e.st.Apply(ctx, e.id, b); err != nil {
 		return nil, err
 	}
@@ -473,7 +473,7 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 		st, ok := e.desired(c, facts, tags, gen)
 		link, linked := links[c.ID]
 		if !ok {
-			e.count(func(s *Stats) { s.Skipped++ })
+			e.count(func(s *Stats) { s.record(ResourceContacts, OutcomeSkipped, 1) })
 			if linked {
 				// Synced before (it had an email); the lead policy drops it now.
 				st = contactState{ExtID: c.ID, Delete: true}
@@ -493,7 +493,7 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 		p, queued := pending[c.ID]
 		if linked && !queued && !st.Delete && link.Hash == st.Hash && slices.Equal(link.Lists, st.Lists) &&
 			sameStrings(decodeData[contactData](link.Data).Companies, companies) {
-			e.count(func(s *Stats) { s.Unchanged++ })
+			e.count(func(s *Stats) { s.record(ResourceContacts, OutcomeUnchanged, 1) })
 			continue
 		}
 		if queued && string(p.Payload) == string(encode(st)) {
@@ -504,7 +504,7 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 	if len(b.Members) == 0 {
 		b.Members = nil
 	}
-	e.count(func(s *Stats) { s.Read += int64(len(cs)); s.Enqueued += int64(len(b.Enqueue)) })
+	e.count(func(s *Stats) { s.record(ResourceContacts, OutcomeRead, int64(len(cs))); s.Enqueued += int64(len(b.Enqueue)) })
 	if err := e.st.Apply(ctx, e.id, b); err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ func (e *Engine) finish(ctx context.Context, err error) {
 	if err == nil {
 		e.mu.Lock()
 		e.lastSync = e.opts.Now().UTC()
+		e.stats.LastSuccess = e.lastSync
 		e.mu.Unlock()
 	}
 	e.setError(err)

@@ -106,6 +106,17 @@ func (s *Supervisor) Engine(id string) *Engine {
 	return nil
 }
 
+// Engines returns the running engines, by connector id.
+func (s *Supervisor) Engines() map[string]*Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]*Engine, len(s.running))
+	for id, r := range s.running {
+		out[id] = r.e
+	}
+	return out
+}
+
 // Trigger asks a connector for a pass now.
 func (s *Supervisor) Trigger(id string, o PassOptions) error {
 	s.mu.Lock()

@@ -113,6 +113,7 @@ type outcome struct {
 	written  int64
 	failed   int64
 	retried  int64
+	newest   int64           // newest Intercom updated_at written
 	requeued map[string]bool // companies to rewrite
 }
 
@@ -205,7 +206,11 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
 		return 0, err
 	}
-	e.count(func(s *Stats) { s.Written += o.written; s.Failed += o.failed })
+	e.count(func(s *Stats) {
+		s.record(ResourceContacts, OutcomeWritten, o.written)
+		s.record(ResourceContacts, OutcomeFailed, o.failed)
+		s.NewestUpdated = max(s.NewestUpdated, o.newest)
+	})
 	e.log.Debug("contacts written", "ready", len(ready), "written", o.written, "retried", o.retried, "failed", o.failed)
 	return len(ready), nil
 }
@@ -214,6 +219,7 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 func (e *Engine) written(o *outcome, it *contactItem) {
 	o.done(it.p)
 	o.written++
+	o.newest = max(o.newest, it.st.UpdatedAt)
 	l := store.Link{
 		Kind: store.KindContact, IntercomID: it.p.IntercomID, BrevoID: it.link.BrevoID,
 		Email: it.st.Email, Hash: it.st.Hash, Lists: it.st.Lists, SourceUpdatedAt: it.st.UpdatedAt,
