@@ -30,6 +30,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -550,13 +551,18 @@ func (e *transportError) Error() string { return "brevo: " + e.op + ": " + e.red
 func (e *transportError) Unwrap() error { return e.err }
 
 // redact removes the API key from text that came from elsewhere (a server
-// echoing the request headers, a proxy's error page).
+// echoing the request headers, a proxy's error page), and email addresses
+// a server message may echo: errors are logged and kept in the status,
+// which carry no personal data.
 func (c *Client) redact(s string) string {
-	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
-		return s
+	if c.apiKey != "" && strings.Contains(s, c.apiKey) {
+		s = strings.ReplaceAll(s, c.apiKey, "[redacted]")
 	}
-	return strings.ReplaceAll(s, c.apiKey, "[redacted]")
+	return emailRE.ReplaceAllString(s, "[email]")
 }
+
+// emailRE matches email addresses.
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
 // segment escapes one path segment ("/" included, so that an identifier
 // cannot address another resource).

@@ -287,3 +287,27 @@ func jitter(base time.Duration) time.Duration {
 	}
 	return rand.N(base/2 + 1)
 }
+
+// ClassUse is how much of one endpoint class's budget over one window
+// (per second or per hour) is used.
+type ClassUse struct {
+	Class Class
+	ratelimit.Usage
+}
+
+// RateUse reports the use of every paced class's budgets, one entry per
+// window, shortest first, for metrics. Classes without a budget (Unlimited)
+// are absent. It only reads the limiters.
+func (c *Client) RateUse() []ClassUse {
+	var out []ClassUse
+	for _, cl := range Classes {
+		l, ok := c.classes[cl]
+		if !ok {
+			continue
+		}
+		for _, lim := range l.lims {
+			out = append(out, ClassUse{Class: cl, Usage: lim.Usage()})
+		}
+	}
+	return out
+}

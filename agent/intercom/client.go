@@ -31,6 +31,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -451,7 +452,9 @@ func (c *Client) limitersFor(class string) ratelimit.Group {
 }
 
 // redact scrubs the token and call secrets from text that came from the
-// server or the transport.
+// server or the transport, and the email addresses a server message may
+// echo: errors are logged and kept in the status, which carry no personal
+// data.
 func (c *Client) redact(s string, extra ...string) string {
 	for _, sec := range append([]string{c.token}, extra...) {
 		if len(sec) < 4 {
@@ -466,8 +469,11 @@ func (c *Client) redact(s string, extra ...string) string {
 			s = strings.ReplaceAll(u, sec, "[redacted]")
 		}
 	}
-	return s
+	return emailRE.ReplaceAllString(s, "[email]")
 }
+
+// emailRE matches email addresses.
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
 func (c *Client) url(cl *call) (string, error) {
 	if cl.absURL != "" {

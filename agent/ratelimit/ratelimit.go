@@ -34,6 +34,8 @@ type Limiter struct {
 	resetAt   time.Time // end of the window the remaining count belongs to
 	blocked   time.Time // no request before this (after a 429)
 
+	recent slidingCount // requests let through, by slot of the window
+
 	requests atomic.Int64
 	waited   atomic.Int64 // nanoseconds spent waiting
 }
@@ -118,6 +120,9 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		return err
 	}
 	l.requests.Add(1)
+	l.mu.Lock()
+	l.recent.add(l.now(), l.window)
+	l.mu.Unlock()
 	return nil
 }
 
@@ -157,11 +162,91 @@ func (l *Limiter) Block(t time.Time) {
 	}
 }
 
+// Usage is how much of a limiter's budget the current window has used.
+type Usage struct {
+	// Budget is the budget per Window.
+	Budget int
+	Window time.Duration
+	// Sent estimates the requests this limiter let through in the trailing
+	// Window (a sliding count in slots of Window/20: within 5 % of one
+	// window's traffic).
+	Sent int
+	// Reported is the budget minus the remaining count of the current
+	// window as the server last reported it (less the requests sent since),
+	// or -1 when the server reported none or its window has reset. It is
+	// higher than Sent when something else spends the same budget, e.g.
+	// another client of the same app or key.
+	Reported int
+}
+
+// Ratio is the used share of the budget: the larger of Sent and Reported
+// over Budget, capped at 1 (the budget cannot be more than spent).
+func (u Usage) Ratio() float64 {
+	if u.Budget <= 0 {
+		return 0
+	}
+	return min(1, float64(max(u.Sent, u.Reported, 0))/float64(u.Budget))
+}
+
+// Usage returns the use of the budget in the current window.
+func (l *Limiter) Usage() Usage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	u := Usage{Budget: l.budget, Window: l.window, Sent: l.recent.sum(now, l.window), Reported: -1}
+	if l.remaining >= 0 && now.Before(l.resetAt) {
+		u.Reported = max(0, l.budget-l.remaining)
+	}
+	return u
+}
+
 // Requests counts requests let through.
 func (l *Limiter) Requests() int64 { return l.requests.Load() }
 
 // Waited is the total time callers spent waiting in Wait.
 func (l *Limiter) Waited() time.Duration { return time.Duration(l.waited.Load()) }
+
+// slots is the resolution of the sliding count: one window is counted in
+// this many slots.
+const slots = 20
+
+// slidingCount counts events over a trailing window without remembering
+// each one: events are counted per slot of window/slots, and the oldest,
+// partly expired slot is weighted by the part still inside the window.
+type slidingCount struct {
+	counts [slots + 1]int64
+	index  [slots + 1]int64 // slot number each count belongs to
+}
+
+func slotOf(t time.Time, window time.Duration) int64 {
+	return t.UnixNano() / max(1, int64(window/slots))
+}
+
+func (c *slidingCount) add(now time.Time, window time.Duration) {
+	n := slotOf(now, window)
+	i := n % (slots + 1)
+	if c.index[i] != n {
+		c.index[i], c.counts[i] = n, 0
+	}
+	c.counts[i]++
+}
+
+func (c *slidingCount) sum(now time.Time, window time.Duration) int {
+	width := max(1, int64(window/slots))
+	cur := now.UnixNano() / width
+	elapsed := float64(now.UnixNano()%width) / float64(width) // of the current slot
+	total := 0.0
+	for i := range c.counts {
+		switch age := cur - c.index[i]; {
+		case age < 0 || age > slots || c.counts[i] == 0:
+		case age == slots: // partly outside the window
+			total += float64(c.counts[i]) * (1 - elapsed)
+		default:
+			total += float64(c.counts[i])
+		}
+	}
+	return int(total + 0.5)
+}
 
 // Group is the set of limiters one request passes, e.g. the app-wide budget
 // and the search budget.

@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/tajo/terraform-provider-tajo/agent/brevo"
+	"github.com/tajo/terraform-provider-tajo/agent/intercom"
+	"github.com/tajo/terraform-provider-tajo/agent/metrics"
 	"github.com/tajo/terraform-provider-tajo/agent/store"
 	"github.com/tajo/terraform-provider-tajo/agent/sync"
 )
@@ -15,12 +20,17 @@ import (
 func cmdRun(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("run")
 	storeURL := e.storeFlag(fs)
-	listen := fs.String("listen", "", "serve webhooks, /healthz, /readyz and /metrics on this address (e.g. :8080)")
+	listen := fs.String("listen", "", "serve webhooks on this address (e.g. :8080), and /healthz, /readyz and /metrics unless --admin-listen is given")
+	adminListen := fs.String("admin-listen", "", "serve /healthz, /readyz and /metrics on this address instead of --listen (e.g. 127.0.0.1:9090)")
 	publicURL := fs.String("public-url", "", "the agent's public base URL, for Brevo webhooks and import notifications (e.g. https://tajo.example.com)")
 	agent := fs.String("agent-id", agentID(), "name of this agent instance in the status and leases")
 	lf := e.logFlags(fs)
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if *adminListen != "" && *adminListen == *listen {
+		fmt.Fprintln(e.stderr, "tajo-agent run: --admin-listen and --listen are the same address; give only --listen to share it")
+		return exitUsage
 	}
 	log, err := e.logger(lf)
 	if err != nil {
@@ -37,51 +47,120 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	sup := sync.NewSupervisor(st, opts)
 	log.Info("agent starting", "version", version, "store", store.Redact(*storeURL), "backend", st.Backend(), "agent", *agent)
 
-	var srv *http.Server
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return e.errorf("listen on %s: %v", *listen, err)
+	collector := metrics.NewCollector(st, sup, metrics.Options{Version: version, Logger: log.Named("metrics")})
+	admin := newAdminMux(st, sup, metrics.Handler(metrics.NewRegistry(collector), log.Named("metrics")))
+	// Webhook receivers are served on --listen; health and metrics join
+	// them there unless --admin-listen keeps them on a private address.
+	public := admin
+	if *adminListen != "" {
+		public = http.NewServeMux()
+	}
+	var servers []*http.Server
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			_ = srv.Shutdown(sctx)
 		}
-		srv = &http.Server{Handler: newAdminMux(st, sup), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	}()
+	listeners := []struct {
+		flag, addr, serves string
+		h                  http.Handler
+	}{
+		{"listen", *listen, "webhooks, health and metrics", public},
+		{"admin-listen", *adminListen, "health and metrics", admin},
+	}
+	if *adminListen != "" {
+		listeners[0].serves = "webhooks"
+	}
+	for _, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return e.errorf("--%s: listen on %s: %v", l.flag, l.addr, err)
+		}
+		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		servers = append(servers, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server", "error", err)
+				log.Error("http server", "address", ln.Addr().String(), "error", err)
 			}
 		}()
-		log.Info("listening", "address", ln.Addr().String())
+		log.Info("listening", "address", ln.Addr().String(), "serves", l.serves)
 	}
-	err = sup.Run(ctx)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	if err != nil {
+	if err := sup.Run(ctx); err != nil {
 		return e.errorf("%v", err)
 	}
 	log.Info("agent stopped")
 	return exitOK
 }
 
-// newAdminMux serves the health endpoints.
-func newAdminMux(st store.Store, sup *sync.Supervisor) *http.ServeMux {
+// newAdminMux serves the liveness and readiness checks and the metrics.
+//
+// /healthz answers 200 while the process serves HTTP: a failing liveness
+// check restarts the agent, which cures nothing a store or API outage
+// causes. /readyz answers 503 with the reasons, one a line, while the
+// store is unreachable, the configuration has not loaded, a connector
+// could not start (e.g. a secret reference that does not resolve), or a
+// connector's credentials were rejected by its last connection check; else
+// 200 "ready".
+func newAdminMux(st store.Store, sup *sync.Supervisor, metrics http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		if _, err := st.Revision(ctx); err != nil {
-			http.Error(w, "store unreachable: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		if sup.Reloads() == 0 {
-			http.Error(w, "configuration not loaded yet", http.StatusServiceUnavailable)
+		if reasons := notReady(r.Context(), st, sup); len(reasons) > 0 {
+			http.Error(w, strings.Join(reasons, "\n"), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.Handle("GET /metrics", metrics)
 	return mux
+}
+
+// notReady returns why the agent is not ready, nothing when it is.
+func notReady(ctx context.Context, st store.Store, sup *sync.Supervisor) []string {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := st.Revision(ctx); err != nil {
+		return []string{"store unreachable: " + err.Error()}
+	}
+	if sup.Reloads() == 0 {
+		return []string{"configuration not loaded yet"}
+	}
+	var reasons []string
+	failed := sup.Failed()
+	fids := make([]string, 0, len(failed))
+	for id := range failed {
+		fids = append(fids, id)
+	}
+	sort.Strings(fids)
+	for _, id := range fids {
+		reasons = append(reasons, fmt.Sprintf("connector %s: not started: %s", id, failed[id]))
+	}
+	engines := sup.Engines()
+	ids := make([]string, 0, len(engines))
+	for id := range engines {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		checked, err := engines[id].Connection()
+		if !checked || !(errors.Is(err, intercom.ErrUnauthorized) || errors.Is(err, brevo.ErrUnauthorized)) {
+			continue
+		}
+		reason := fmt.Sprintf("connector %s: credentials rejected: %v", id, err)
+		for _, t := range troubleshooting {
+			if t.match(err) {
+				reason += "\n  fix (" + t.problem + "): " + t.fix
+				break
+			}
+		}
+		reasons = append(reasons, reason)
+	}
+	return reasons
 }
