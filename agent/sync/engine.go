@@ -114,6 +114,8 @@ type Engine struct {
 	progress           *store.Progress
 	lastErr            string
 	connected          bool
+	checked            bool  // Check has run
+	checkErr           error // what the last Check returned
 	lastSync           time.Time
 }
 
@@ -290,11 +292,21 @@ func (e *Engine) Check(ctx context.Context) error {
 	err := errors.Join(wrapSide("intercom", ierr), wrapSide("brevo", berr))
 	e.mu.Lock()
 	e.connected = err == nil
+	e.checked, e.checkErr = true, err
 	if err != nil {
 		e.lastErr = err.Error()
 	}
 	e.mu.Unlock()
 	return err
+}
+
+// Connection reports the last connection check (Check): checked is false
+// until one has run; err is what it returned, nil when both APIs accepted
+// the credentials (match it with errors.Is, e.g. intercom.ErrUnauthorized).
+func (e *Engine) Connection() (checked bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.checked, e.checkErr
 }
 
 func wrapSide(side string, err error) error {

@@ -50,10 +50,18 @@ type fullCheckpoint struct {
 }
 
 // incrementalCheckpoint is the updated_at up to which contacts were
-// planned (Unix seconds).
+// planned, and when companies were last read (Unix seconds).
 type incrementalCheckpoint struct {
-	Since int64 `json:"since"`
+	Since         int64 `json:"since"`
+	CompaniesRead int64 `json:"companies_read,omitempty"`
 }
+
+// companyRefresh is how often incremental passes re-read every company:
+// Intercom 2.11 cannot search companies by updated_at, so a re-read (a
+// company scroll, one new scroll per minute per app) is the only way to see
+// company changes without webhooks (company.updated delivers them at
+// once in realtime and hybrid modes).
+const companyRefresh = 15 * time.Minute
 
 func (e *Engine) loadCheckpoint(ctx context.Context, name string, v any) (bool, error) {
 	b, err := e.st.GetCheckpoint(ctx, e.id, name)
@@ -149,13 +157,29 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 	if err != nil {
 		return err
 	}
-	if e.wants(o, ResourceCompanies) && !cp.CompaniesDone {
+	// Contacts read company.* from the company cache. The first full pass
+	// fills it first (one scroll instead of a request per company); later
+	// ones plan contacts from the cache at once and re-read companies
+	// after, re-planning the contacts of companies that changed — so a
+	// configuration change reaches contacts without waiting for Intercom's
+	// one new company scroll per minute.
+	cached, err := e.st.CountLinks(ctx, e.id, kindCompanyData)
+	if err != nil {
+		return err
+	}
+	companies := func() error {
+		if !e.wants(o, ResourceCompanies) || cp.CompaniesDone {
+			return nil
+		}
 		e.setProgress("companies", 0, 0)
-		if err := e.planCompanies(ctx, cp.Gen, true); err != nil {
+		if err := e.planCompanies(ctx, cp.Gen, cached == 0); err != nil {
 			return err
 		}
 		cp.CompaniesDone = true
-		if err := e.saveCheckpoint(ctx, cpFull, cp); err != nil {
+		return e.saveCheckpoint(ctx, cpFull, cp)
+	}
+	if cached == 0 {
+		if err := companies(); err != nil {
 			return err
 		}
 	}
@@ -163,6 +187,9 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 		if err := e.planContactsFull(ctx, &cp, tags, o.Since); err != nil {
 			return err
 		}
+	}
+	if err := companies(); err != nil {
+		return err
 	}
 	if cp.Since == 0 {
 		var kinds []string
@@ -184,7 +211,11 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 	if ok, err := e.loadCheckpoint(ctx, cpIncremental, &inc); err != nil {
 		return err
 	} else if !ok || inc.Since < cp.Started {
-		batch.Checkpoints[cpIncremental] = encode(incrementalCheckpoint{Since: cp.Started})
+		read := inc.CompaniesRead
+		if e.wants(o, ResourceCompanies) {
+			read = cp.Started
+		}
+		batch.Checkpoints[cpIncremental] = encode(incrementalCheckpoint{Since: cp.Started, CompaniesRead: read})
 	}
 	e.setProgress("", 0, 0)
 	return e.st.Apply(ctx, e.id, batch)
@@ -227,8 +258,9 @@ func (e *Engine) usesTags() bool {
 // planCompanies scrolls every Intercom company into the company cache and,
 // when companies are synced, enqueues those whose Brevo state changed. A
 // scroll cannot resume, so an interrupted one starts over; unchanged
-// companies cost nothing but the read.
-func (e *Engine) planCompanies(ctx context.Context, gen int64, full bool) error {
+// companies cost nothing but the read. Unless first (the cache was empty),
+// the contacts of changed companies are re-planned.
+func (e *Engine) planCompanies(ctx context.Context, gen int64, first bool) error {
 	var page []*intercom.Company
 	var done int64
 	flush := func() error {
@@ -241,7 +273,7 @@ func (e *Engine) planCompanies(ctx context.Context, gen int64, full bool) error 
 		}
 		done += int64(len(page))
 		e.setProgress("companies", done, 0)
-		if !full && len(changed) > 0 && e.contactsReadCompanies() {
+		if !first && len(changed) > 0 && e.contactsReadCompanies() {
 			if err := e.replanMembers(ctx, changed); err != nil {
 				return err
 			}
@@ -312,7 +344,10 @@ func (e *Engine) planCompanyPage(ctx context.Context, cos []*intercom.Company, g
 		}
 		b.Enqueue = append(b.Enqueue, store.Pending{Kind: store.KindCompany, IntercomID: c.ID, Payload: encode(s)})
 	}
-	e.count(func(s *Stats) { s.record(ResourceCompanies, OutcomeRead, int64(len(cos))); s.Enqueued += int64(len(b.Enqueue)) })
+	e.count(func(s *Stats) {
+		s.record(ResourceCompanies, OutcomeRead, int64(len(cos)))
+		s.Enqueued += int64(len(b.Enqueue))
+	})
 	if err := e.st.Apply(ctx, e.id, b); err != nil {
 		return nil, err
 	}
@@ -407,8 +442,12 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 	if err != nil {
 		return err
 	}
-	if e.wants(o, ResourceCompanies) {
+	if e.wants(o, ResourceCompanies) && e.opts.Now().Unix()-inc.CompaniesRead >= int64(companyRefresh/time.Second) {
 		if err := e.planCompanies(ctx, 0, false); err != nil {
+			return err
+		}
+		inc.CompaniesRead = e.opts.Now().Unix()
+		if err := e.saveCheckpoint(ctx, cpIncremental, inc); err != nil {
 			return err
 		}
 	}
@@ -428,7 +467,7 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 		for _, c := range page.Items {
 			newest = max(newest, int64(c.UpdatedAt))
 		}
-		cp := map[string][]byte{cpIncremental: encode(incrementalCheckpoint{Since: newest})}
+		cp := map[string][]byte{cpIncremental: encode(incrementalCheckpoint{Since: newest, CompaniesRead: inc.CompaniesRead})}
 		if err := e.planContacts(ctx, page.Items, tags, 0, cp); err != nil {
 			return err
 		}
@@ -504,7 +543,10 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 	if len(b.Members) == 0 {
 		b.Members = nil
 	}
-	e.count(func(s *Stats) { s.record(ResourceContacts, OutcomeRead, int64(len(cs))); s.Enqueued += int64(len(b.Enqueue)) })
+	e.count(func(s *Stats) {
+		s.record(ResourceContacts, OutcomeRead, int64(len(cs)))
+		s.Enqueued += int64(len(b.Enqueue))
+	})
 	if err := e.st.Apply(ctx, e.id, b); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func configDigest(b config.Bundle) string {
 // Sync runs one complete pass — plan, write, verify — and records it in
 // the status: what `tajo-agent sync --once` does.
 func (e *Engine) Sync(ctx context.Context, o PassOptions) error {
+	e.restore(ctx)
 	if err := e.checkConfig(ctx, &o); err != nil {
 		return err
 	}
@@ -72,6 +73,23 @@ func (e *Engine) pass(ctx context.Context, o PassOptions, drain func(context.Con
 }
 
 func (e *Engine) finish(ctx context.Context, err error) {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Stopped (SIGTERM or reload): every page is checkpointed, the next
+		// pass resumes; not an error.
+		e.log.Info("sync pass interrupted; it resumes where it stopped")
+		err = nil
+		e.mu.Lock()
+		lastErr := e.lastErr
+		e.mu.Unlock()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		state := StateIdle
+		if lastErr != "" {
+			state = StateError
+		}
+		_ = e.WriteStatus(sctx, state)
+		return
+	}
 	if err == nil {
 		e.mu.Lock()
 		e.lastSync = e.opts.Now().UTC()
@@ -89,6 +107,21 @@ func (e *Engine) finish(ctx context.Context, err error) {
 	defer cancel()
 	if werr := e.WriteStatus(sctx, state); werr != nil {
 		e.log.Warn("write status", "error", werr)
+	}
+}
+
+// restore takes over what the previous agent reported (last sync), so a
+// restarted engine does not erase it from the status.
+func (e *Engine) restore(ctx context.Context) {
+	st, err := e.st.GetStatus(ctx, e.id)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lastSync.IsZero() {
+		e.lastSync = st.LastSync
+		e.stats.LastSuccess = st.LastSync
 	}
 }
 
@@ -127,6 +160,7 @@ func (e *Engine) Run(ctx context.Context, trigger <-chan PassOptions) error {
 		<-writerDone
 	}()
 
+	e.restore(ctx)
 	if err := e.Check(ctx); err != nil {
 		e.log.Error("connection check failed", "error", err)
 	}
@@ -205,6 +239,7 @@ func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	failures := 0
+	var holding time.Time // since when writes are held back for a bulk batch
 	for {
 		select {
 		case <-stop:
@@ -220,12 +255,20 @@ func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
 				return
 			default:
 			}
+			// While a planner runs, wait for a batch worth an import, but
+			// not for long: the planner may be waiting on a rate limit.
 			if e.planning.Load() {
 				n, err := e.st.CountPending(ctx, e.id, store.KindContact)
-				if err == nil && n < bulkMin {
-					break
+				if err == nil && n > 0 && n < bulkMin {
+					if holding.IsZero() {
+						holding = e.opts.Now()
+					}
+					if e.opts.Now().Sub(holding) < bulkWait {
+						break
+					}
 				}
 			}
+			holding = time.Time{}
 			rctx, cancel := graceful(ctx, shutdownGrace)
 			n, err := e.writeRound(rctx)
 			cancel()

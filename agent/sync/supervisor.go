@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	gosync "sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/intercom"
 	"github.com/tajo/terraform-provider-tajo/agent/mapping"
 	"github.com/tajo/terraform-provider-tajo/agent/store"
 )
@@ -29,8 +32,19 @@ type Supervisor struct {
 
 	mu      gosync.Mutex
 	running map[string]*runningEngine
+	// limiters outlive engine restarts: Intercom counts per app, and a
+	// restarted engine must know the budget (and the last scroll) its
+	// predecessor spent.
+	limiters map[string]sharedLimiters
+	// failed are connectors that could not start, with the reason.
+	failed  map[string]string
 	rev     int64
 	reloads int
+}
+
+type sharedLimiters struct {
+	budget int
+	l      *intercom.Limiters
 }
 
 type runningEngine struct {
@@ -44,7 +58,8 @@ type runningEngine struct {
 // NewSupervisor returns a supervisor over st.
 func NewSupervisor(st store.Store, opts Options) *Supervisor {
 	opts.defaults()
-	return &Supervisor{st: st, opts: opts, log: opts.Logger, Poll: time.Second, running: map[string]*runningEngine{}}
+	return &Supervisor{st: st, opts: opts, log: opts.Logger, Poll: time.Second, running: map[string]*runningEngine{},
+		limiters: map[string]sharedLimiters{}, failed: map[string]string{}}
 }
 
 // Run runs until ctx ends, then stops every engine (each finishes its
@@ -104,6 +119,13 @@ func (s *Supervisor) Engine(id string) *Engine {
 		return r.e
 	}
 	return nil
+}
+
+// Failed returns the connectors that could not start, with the reason.
+func (s *Supervisor) Failed() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.failed)
 }
 
 // Engines returns the running engines, by connector id.
@@ -166,6 +188,13 @@ func (s *Supervisor) reload(ctx context.Context) error {
 		r.cancel()
 		<-r.done
 	}
+	s.mu.Lock()
+	for id := range s.failed {
+		if b, ok := want[id]; !ok || !b.Connector.Enabled {
+			delete(s.failed, id)
+		}
+	}
+	s.mu.Unlock()
 	var errs []error
 	if loadErr != nil {
 		errs = append(errs, loadErr)
@@ -181,7 +210,16 @@ func (s *Supervisor) reload(ctx context.Context) error {
 		if ok {
 			continue
 		}
-		e, err := New(b, s.st, s.opts)
+		opts := s.opts
+		opts.IntercomOptions = append(slices.Clone(opts.IntercomOptions), intercom.WithLimiters(s.limitersOf(b)))
+		e, err := New(b, s.st, opts)
+		s.mu.Lock()
+		if err != nil {
+			s.failed[id] = err.Error()
+		} else {
+			delete(s.failed, id)
+		}
+		s.mu.Unlock()
 		if err != nil {
 			errs = append(errs, err)
 			_ = s.st.PutStatus(ctx, store.Status{ConnectorID: id, State: StateError, LastError: err.Error(), Agent: s.opts.Agent})
@@ -201,6 +239,20 @@ func (s *Supervisor) reload(ctx context.Context) error {
 		}()
 	}
 	return errors.Join(errs...)
+}
+
+// limitersOf returns the connector's Intercom limiters, new when its
+// budget changed.
+func (s *Supervisor) limitersOf(b config.Bundle) *intercom.Limiters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, budget := b.Connector.ID(), b.Connector.IntercomBudget()
+	if sl, ok := s.limiters[id]; ok && sl.budget == budget {
+		return sl.l
+	}
+	l := intercom.NewLimiters(budget, 1)
+	s.limiters[id] = sharedLimiters{budget: budget, l: l}
+	return l
 }
 
 func (s *Supervisor) stopAll() {

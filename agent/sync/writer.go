@@ -145,8 +145,12 @@ func (e *Engine) fail(o *outcome, p store.Pending, err error) {
 }
 
 // bulkMin is how many ready contacts the writer waits for while a planner
-// pass runs, so that imports carry thousands of contacts.
-const bulkMin = 2000
+// pass runs, so that imports carry thousands of contacts; bulkWait bounds
+// that wait.
+const (
+	bulkMin  = 2000
+	bulkWait = 5 * time.Second
+)
 
 func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 	ready, err := e.st.ReadyPending(ctx, e.id, store.KindContact, e.opts.Now(), e.opts.ImportBatch)
