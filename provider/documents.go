@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -282,6 +283,19 @@ func nullIfZero(n int64) types.Int64 {
 		return types.Int64Null()
 	}
 	return types.Int64Value(n)
+}
+
+// stringList renders a list attribute; an empty list is null, as an unset
+// optional attribute.
+func stringList(vs []string) types.List {
+	if len(vs) == 0 {
+		return types.ListNull(types.StringType)
+	}
+	els := make([]attr.Value, len(vs))
+	for i, v := range vs {
+		els[i] = types.StringValue(v)
+	}
+	return types.ListValueMust(types.StringType, els)
 }
 
 // oneOfDoc renders allowed values for a description: `a`, `b` or `c`.

@@ -48,6 +48,7 @@ type connectorModel struct {
 	LeadPolicy            types.String `tfsdk:"lead_policy"`
 	DefaultFieldMappings  types.Bool   `tfsdk:"default_field_mappings"`
 	DeleteRemovedContacts types.Bool   `tfsdk:"delete_removed_contacts"`
+	EventNames            types.List   `tfsdk:"event_names"`
 	Debug                 types.Bool   `tfsdk:"debug"`
 	LogLevel              types.String `tfsdk:"log_level"`
 	LogWebhooks           types.Bool   `tfsdk:"log_webhooks"`
@@ -185,13 +186,14 @@ func (r *connectorResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional: true, Computed: true,
 				Default: objectdefault.StaticValue(syncObject(defaults.Sync)),
 				Attributes: map[string]schema.Attribute{
-					"contacts":      boolAttr("Users and leads → Brevo contacts.", defaults.Sync.Contacts),
-					"conversations": boolAttr("Conversation aggregates per contact (open count, last rating, …).", defaults.Sync.Conversations),
-					"companies":     boolAttr("Companies → Brevo companies, linked to their contacts.", defaults.Sync.Companies),
-					"events":        boolAttr("Intercom data events and conversation lifecycle events → Brevo events.", defaults.Sync.Events),
-					"tags":          boolAttr("Tags → list memberships (`tag:<name>` rules) and the `tags` mapping source.", defaults.Sync.Tags),
-					"messenger":     boolAttr("Messenger engagement fields (sessions, browser, OS, location) as mapping sources.", defaults.Sync.Messenger),
-					"ai_agent":      boolAttr("AI-agent (Fin) outcomes as attributes and events.", defaults.Sync.AIAgent),
+					"contacts": boolAttr("Users and leads → Brevo contacts.", defaults.Sync.Contacts),
+					"conversations": boolAttr("Conversation aggregates per contact (open count, last rating, …) as attributes, the "+
+						"`active_conversations` and `conversation_tag:<name>` list rules, and conversation lifecycle events.", defaults.Sync.Conversations),
+					"companies": boolAttr("Companies → Brevo companies, linked to their contacts.", defaults.Sync.Companies),
+					"events":    boolAttr("Intercom data events and conversation lifecycle events → Brevo events.", defaults.Sync.Events),
+					"tags":      boolAttr("Tags → list memberships (`tag:<name>` rules) and the `tags` mapping source.", defaults.Sync.Tags),
+					"messenger": boolAttr("Messenger engagement attributes by default (last contacted/replied, email opened/clicked, browser, OS, country, city).", defaults.Sync.Messenger),
+					"ai_agent":  boolAttr("AI-agent (Fin) outcomes as attributes and events; needs `conversations`.", defaults.Sync.AIAgent),
 				},
 			},
 			"direction": schema.StringAttribute{
@@ -221,6 +223,12 @@ func (r *connectorResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				"phone → SMS, company name/plan/size, dates, unsubscribed). A `tajo_field_mapping` with the same target replaces a default.", defaults.DefaultFieldMappings),
 			"delete_removed_contacts": boolAttr("Delete the Brevo contact when its Intercom contact is deleted or archived. "+
 				"Otherwise it is only removed from the managed lists.", defaults.DeleteRemovedContacts),
+			"event_names": schema.ListAttribute{
+				MarkdownDescription: "With `sync.events`: only these Intercom data event names are sent to Brevo (default: all). " +
+					"Conversation lifecycle and AI-agent events are not filtered.",
+				ElementType: types.StringType,
+				Optional:    true,
+			},
 			"debug": boolAttr("Debug mode of the brief: detailed logs of this connector's sync.", defaults.Debug),
 			"log_level": schema.StringAttribute{
 				MarkdownDescription: "Log level of this connector: " + oneOfDoc(config.LogLevels) + " (`verbose` is `trace`).",
@@ -248,6 +256,7 @@ func (m connectorModel) toConfig(ctx context.Context, u unknowns, diags *diag.Di
 		LeadPolicy:            u.str("lead_policy", m.LeadPolicy),
 		DefaultFieldMappings:  u.boolean("default_field_mappings", m.DefaultFieldMappings, def.DefaultFieldMappings),
 		DeleteRemovedContacts: u.boolean("delete_removed_contacts", m.DeleteRemovedContacts, def.DeleteRemovedContacts),
+		EventNames:            u.strings(ctx, "event_names", m.EventNames, diags),
 		Debug:                 u.boolean("debug", m.Debug, def.Debug),
 		LogLevel:              u.str("log_level", m.LogLevel),
 		LogWebhooks:           u.boolean("log_webhooks", m.LogWebhooks, def.LogWebhooks),
@@ -326,6 +335,7 @@ func connectorFromConfig(c config.Connector) connectorModel {
 		LeadPolicy:            types.StringValue(c.LeadPolicy),
 		DefaultFieldMappings:  types.BoolValue(c.DefaultFieldMappings),
 		DeleteRemovedContacts: types.BoolValue(c.DeleteRemovedContacts),
+		EventNames:            stringList(c.EventNames),
 		Debug:                 types.BoolValue(c.Debug),
 		LogLevel:              types.StringValue(c.LogLevel),
 		LogWebhooks:           types.BoolValue(c.LogWebhooks),

@@ -65,7 +65,8 @@ func (r *listAssignmentResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"rule": schema.StringAttribute{
 				MarkdownDescription: "Which contacts belong in the list: `all_users` (users), `leads`, `all_contacts` (users and leads), " +
 					"`active_conversations` (an open or snoozed conversation; needs `sync.conversations`), `tag:<tag name>` " +
-					"(tagged in Intercom), `company_plan:<plan name>` (primary company on that plan). Changing it re-sorts the list.",
+					"(tagged in Intercom), `company_plan:<plan name>` (primary company on that plan), `conversation_tag:<tag name>` " +
+					"(a conversation of the contact carries the tag; needs `sync.conversations`). Changing it re-sorts the list.",
 				Required: true,
 			},
 		},

@@ -282,6 +282,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
 // Limits returns the request budgets the client paces itself by.
+// EventBatchSize is how many events one POST /events/batch carries.
+func (c *Client) EventBatchSize() int { return c.eventBatchSize }
+
 func (c *Client) Limits() Limits { return c.limits }
 
 // Response is an API response; the body has already been read and closed.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Bundle is everything declared for one connector: what the agent runs.
@@ -15,11 +16,23 @@ type Bundle struct {
 
 // EffectiveMappings returns the mappings the agent applies: the defaults
 // when the connector asks for them, replaced target by target by declared
-// mappings, with Type and Transform filled in, ordered by target.
+// mappings, and the defaults of the conversations, ai_agent and messenger
+// toggles unless a declared mapping reads the same source (which renames
+// it) or writes the same target; with Type and Transform filled in,
+// ordered by target.
 func (b Bundle) EffectiveMappings() []FieldMapping {
 	byTarget := map[string]FieldMapping{}
 	if b.Connector.DefaultFieldMappings {
 		for _, m := range DefaultMappings(b.Connector.ID()) {
+			byTarget[m.Target] = m
+		}
+	}
+	declared := map[string]bool{}
+	for _, m := range b.Mappings {
+		declared[m.Source] = true
+	}
+	for _, m := range toggledDefaults(b.Connector) {
+		if !declared[m.Source] {
 			byTarget[m.Target] = m
 		}
 	}
@@ -54,6 +67,17 @@ func (b Bundle) Validate() error {
 	for _, l := range b.Lists {
 		prefixed(KindList+"["+l.ID()+"]", l.Validate())
 		lists[l.ListID] = true
+		if r, err := ParseRule(l.Rule); err == nil && r.NeedsConversations() && !b.Connector.Sync.Conversations {
+			p.add(KindList+"["+l.ID()+"].rule", "rule %q needs conversation data: set sync.conversations = true on connector %q", l.Rule, id)
+		}
+	}
+	for _, m := range b.Mappings {
+		switch {
+		case strings.HasPrefix(m.Source, ConversationsPrefix) && !b.Connector.Sync.Conversations:
+			p.add(KindFieldMapping+"["+m.ID()+"].source", "%q needs conversation data: set sync.conversations = true on connector %q", m.Source, id)
+		case strings.HasPrefix(m.Source, AIAgentPrefix) && !b.Connector.Sync.AIAgent:
+			p.add(KindFieldMapping+"["+m.ID()+"].source", "%q needs AI-agent data: set sync.ai_agent = true on connector %q", m.Source, id)
+		}
 	}
 	for _, w := range b.Webhooks {
 		prefixed(KindWebhook+"["+w.ID()+"]", w.Validate())

@@ -98,9 +98,11 @@ type Connector struct {
 	LeadPolicy            string   `json:"lead_policy"`
 	DefaultFieldMappings  bool     `json:"default_field_mappings"`
 	DeleteRemovedContacts bool     `json:"delete_removed_contacts"`
-	Debug                 bool     `json:"debug"`
-	LogLevel              string   `json:"log_level"`
-	LogWebhooks           bool     `json:"log_webhooks"`
+	// EventNames limits the Intercom data events sent to Brevo (empty: all).
+	EventNames  []string `json:"event_names,omitempty"`
+	Debug       bool     `json:"debug"`
+	LogLevel    string   `json:"log_level"`
+	LogWebhooks bool     `json:"log_webhooks"`
 }
 
 // Intercom is the Intercom side of a connector.
@@ -152,6 +154,10 @@ func NewConnector(name string) Connector {
 func (c Connector) ID() string { return c.Name }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// eventNameRE accepts Intercom data event names (the agent maps them onto
+// Brevo's event name rule when sending).
+var eventNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,254}$`)
 
 const maxNameLen = 63
 
@@ -231,6 +237,23 @@ func (c Connector) Validate() error {
 	}
 	if c.LogLevel != "" {
 		p.check("log_level", oneOf(c.LogLevel, LogLevels...))
+	}
+	seenNames := map[string]bool{}
+	for i, n := range c.EventNames {
+		path := fmt.Sprintf("event_names[%d]", i)
+		switch {
+		case seenNames[n]:
+			p.add(path, "%q is listed twice", n)
+		case !eventNameRE.MatchString(n):
+			p.add(path, "%q is not an event name: use letters, digits, '-', '_', '.' and spaces, at most 255 characters", n)
+		}
+		seenNames[n] = true
+	}
+	if len(c.EventNames) > 0 && !c.Sync.Events {
+		p.add("event_names", "filters the data events sent to Brevo, which are off: set sync.events = true or remove event_names")
+	}
+	if c.Sync.AIAgent && !c.Sync.Conversations {
+		p.add("sync.ai_agent", "AI-agent outcomes are read from conversations: set sync.conversations = true too")
 	}
 	if !c.Sync.Contacts && (c.Sync.Conversations || c.Sync.Tags || c.Sync.Messenger || c.Sync.AIAgent) {
 		p.add("sync.contacts", "conversations, tags, messenger and ai_agent data are written onto Brevo contacts; enable contacts too")

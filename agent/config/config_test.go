@@ -334,3 +334,59 @@ func TestSuggestTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestToggledDefaultsAndConversationChecks(t *testing.T) {
+	t.Parallel()
+	c := validConnector()
+	c.Sync.Conversations, c.Sync.AIAgent, c.Sync.Messenger = true, true, true
+	b := Bundle{Connector: c, Mappings: []FieldMapping{
+		// Renames the open count; the default OPEN_CONVERSATIONS goes.
+		{ConnectorID: "intercom", Source: "conversations.open_count", Target: "OPEN_TICKETS"},
+		// Takes over a default's target with another source.
+		{ConnectorID: "intercom", Source: "custom_attributes.os_name", Target: "OS"},
+	}}
+	got := map[string]string{}
+	for _, m := range b.EffectiveMappings() {
+		got[m.Target] = m.Source
+	}
+	for target, source := range map[string]string{
+		"OPEN_TICKETS": "conversations.open_count", "LAST_RATING": "conversations.last_rating", "AI_RESOLUTION_STATE": "ai_agent.resolution_state",
+		"LAST_CONTACTED": "last_contacted_at", "OS": "custom_attributes.os_name", "COUNTRY": "location.country",
+	} {
+		if got[target] != source {
+			t.Errorf("%s ← %q, want %q", target, got[target], source)
+		}
+	}
+	if _, ok := got["OPEN_CONVERSATIONS"]; ok {
+		t.Error("default OPEN_CONVERSATIONS kept although conversations.open_count is mapped elsewhere")
+	}
+	if err := b.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+
+	off := validConnector()
+	bad := Bundle{Connector: off,
+		Mappings: []FieldMapping{{ConnectorID: "intercom", Source: "ai_agent.rating", Target: "AI_RATING"}},
+		Lists:    []ListAssignment{{ConnectorID: "intercom", ListID: 36, Rule: "active_conversations"}, {ConnectorID: "intercom", ListID: 40, Rule: "conversation_tag:billing"}},
+	}
+	checkProblems(t, bad.Validate(), map[string]string{
+		"field_mapping[intercom/AI_RATING].source": "sync.ai_agent = true",
+		"list_assignment[intercom/36].rule":        "sync.conversations = true",
+		"list_assignment[intercom/40].rule":        "sync.conversations = true",
+	})
+}
+
+func TestEventNames(t *testing.T) {
+	t.Parallel()
+	c := validConnector()
+	c.Sync.Events = true
+	c.EventNames = []string{"invited-teammate", "Plan upgraded", "invited-teammate", "bad/name"}
+	checkProblems(t, c.Validate(), map[string]string{"event_names[2]": "listed twice", "event_names[3]": "not an event name"})
+	c.Sync.Events, c.EventNames = false, []string{"x"}
+	checkProblems(t, c.Validate(), map[string]string{"event_names": "sync.events = true"})
+	c.Sync.Conversations, c.Sync.AIAgent, c.EventNames = false, true, nil
+	checkProblems(t, c.Validate(), map[string]string{"sync.ai_agent": "sync.conversations = true"})
+	if r, err := ParseRule("conversation_tag:billing"); err != nil || r.Kind != "conversation_tag" || r.Arg != "billing" || !r.NeedsConversations() {
+		t.Errorf("ParseRule(conversation_tag:billing) = %+v, %v", r, err)
+	}
+}

@@ -105,6 +105,51 @@ func DefaultMappings(connectorID string) []FieldMapping {
 	return out
 }
 
+// toggledDefaults are the default mappings a sync toggle adds: conversation
+// aggregates (sync.conversations), AI-agent outcomes (sync.ai_agent) and
+// messenger engagement (sync.messenger).
+func toggledDefaults(c Connector) []FieldMapping {
+	var defs []struct{ source, target string }
+	if c.Sync.Conversations {
+		defs = append(defs, []struct{ source, target string }{
+			{"conversations.count", "CONVERSATIONS"},
+			{"conversations.open_count", "OPEN_CONVERSATIONS"},
+			{"conversations.last_at", "LAST_CONVERSATION_AT"},
+			{"conversations.last_state", "LAST_CONVERSATION_STATE"},
+			{"conversations.last_rating", "LAST_RATING"},
+			{"conversations.last_rating_has_remark", "LAST_RATING_REMARK"},
+			{"conversations.average_rating", "AVERAGE_RATING"},
+			{"conversations.last_closed_at", "LAST_CLOSED_AT"},
+			{"conversations.tags", "CONVERSATION_TAGS"},
+		}...)
+	}
+	if c.Sync.AIAgent {
+		defs = append(defs, []struct{ source, target string }{
+			{"ai_agent.participated", "AI_AGENT_PARTICIPATED"},
+			{"ai_agent.resolution_state", "AI_RESOLUTION_STATE"},
+			{"ai_agent.rating", "AI_RATING"},
+			{"ai_agent.last_answer_type", "AI_LAST_ANSWER_TYPE"},
+		}...)
+	}
+	if c.Sync.Messenger {
+		defs = append(defs, []struct{ source, target string }{
+			{"last_contacted_at", "LAST_CONTACTED"},
+			{"last_replied_at", "LAST_REPLIED"},
+			{"last_email_opened_at", "LAST_EMAIL_OPENED"},
+			{"last_email_clicked_at", "LAST_EMAIL_CLICKED"},
+			{"browser", "BROWSER"},
+			{"os", "OS"},
+			{"location.country", "COUNTRY"},
+			{"location.city", "CITY"},
+		}...)
+	}
+	out := make([]FieldMapping, len(defs))
+	for i, d := range defs {
+		out[i] = FieldMapping{ConnectorID: c.ID(), Source: d.source, Target: d.target}.WithDefaults()
+	}
+	return out
+}
+
 // sortMappings orders mappings by target, the order attributes are written.
 func sortMappings(ms []FieldMapping) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Target < ms[j].Target })

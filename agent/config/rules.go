@@ -16,9 +16,15 @@ const (
 
 // Parameterised list rules: the prefix, then a name.
 const (
-	RuleTagPrefix         = "tag:"
-	RuleCompanyPlanPrefix = "company_plan:"
+	RuleTagPrefix             = "tag:"
+	RuleCompanyPlanPrefix     = "company_plan:"
+	RuleConversationTagPrefix = "conversation_tag:"
 )
+
+// NeedsConversations reports whether a rule reads conversation data.
+func (r Rule) NeedsConversations() bool {
+	return r.Kind == RuleActiveConversations || r.Kind == "conversation_tag"
+}
 
 // Rule is a parsed list rule.
 type Rule struct {
@@ -30,11 +36,11 @@ type Rule struct {
 }
 
 var fixedRules = []string{RuleAllUsers, RuleLeads, RuleAllContacts, RuleActiveConversations}
-var prefixRules = []string{RuleTagPrefix, RuleCompanyPlanPrefix}
+var prefixRules = []string{RuleTagPrefix, RuleCompanyPlanPrefix, RuleConversationTagPrefix}
 
 func ruleHelp() string {
-	return fmt.Sprintf("valid rules are %s, %q and %q",
-		quoteList(fixedRules), RuleTagPrefix+"<tag name>", RuleCompanyPlanPrefix+"<plan name>")
+	return fmt.Sprintf("valid rules are %s, %q, %q and %q",
+		quoteList(fixedRules), RuleTagPrefix+"<tag name>", RuleCompanyPlanPrefix+"<plan name>", RuleConversationTagPrefix+"<tag name>")
 }
 
 // ParseRule parses and validates a list rule.

@@ -128,7 +128,27 @@ var knownSources = []Source{
 	{"company.created_at", TypeDate, "primary company: created in Intercom"},
 	{"company.remote_created_at", TypeDate, "primary company: created in your system"},
 	{"company.last_request_at", TypeDate, "primary company: last request"},
+	{"conversations.count", TypeNumber, "conversations of the contact (needs sync.conversations)"},
+	{"conversations.open_count", TypeNumber, "open or snoozed conversations"},
+	{"conversations.snoozed_count", TypeNumber, "snoozed conversations"},
+	{"conversations.last_at", TypeDate, "last activity in a conversation (its updated_at)"},
+	{"conversations.last_state", TypeText, "state of the most recently active conversation: open, snoozed or closed"},
+	{"conversations.last_rating", TypeNumber, "the contact's most recent rating (1–5)"},
+	{"conversations.last_rating_has_remark", TypeBoolean, "the most recent rating came with a remark"},
+	{"conversations.average_rating", TypeNumber, "average of the contact's ratings"},
+	{"conversations.last_closed_at", TypeDate, "when a conversation of the contact was last closed"},
+	{"conversations.tags", TypeText, "tags seen on the contact's conversations, comma separated and sorted"},
+	{"ai_agent.participated", TypeBoolean, "the AI agent (Fin) took part in a conversation of the contact (needs sync.ai_agent)"},
+	{"ai_agent.resolution_state", TypeText, "resolution of the latest AI-agent conversation: assumed_resolution, confirmed_resolution, routed_to_team or abandoned"},
+	{"ai_agent.rating", TypeNumber, "the contact's latest rating of the AI agent (1–5)"},
+	{"ai_agent.last_answer_type", TypeText, "type of the AI agent's last answer: ai_answer or custom_answer"},
 }
+
+// Source prefixes that read conversation data, and what enables them.
+const (
+	ConversationsPrefix = "conversations."
+	AIAgentPrefix       = "ai_agent."
+)
 
 var sourceIndex = func() map[string]Source {
 	m := make(map[string]Source, len(knownSources))

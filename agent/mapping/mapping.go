@@ -105,9 +105,33 @@ func (f FieldIssue) String() string {
 }
 
 // Map applies the mappings to r.
-func (m *Mapper) Map(r Record) Result {
+func (m *Mapper) Map(r Record) Result { return m.MapWhere(r, nil) }
+
+// TargetsWhere lists the targets of the mappings whose source keep
+// accepts (split_name adds FIRSTNAME and LASTNAME).
+func (m *Mapper) TargetsWhere(keep func(source string) bool) []string {
+	var out []string
+	for _, fm := range m.mappings {
+		if !keep(fm.Source) {
+			continue
+		}
+		out = append(out, fm.Target)
+		if fm.Transform == config.TransformSplitName {
+			out = append(out, config.TargetFirstName, config.TargetLastName)
+		}
+	}
+	return out
+}
+
+// MapWhere applies the mappings whose source keep accepts (all when keep
+// is nil): the engine re-applies only the conversation-derived ones when a
+// conversation changes.
+func (m *Mapper) MapWhere(r Record, keep func(source string) bool) Result {
 	res := Result{Attributes: map[string]any{}}
 	for _, fm := range m.mappings {
+		if keep != nil && !keep(fm.Source) {
+			continue
+		}
 		raw, ok := r.Lookup(fm.Source)
 		if !ok || raw == nil {
 			continue

@@ -90,6 +90,10 @@ type Store interface {
 
 	// SyncState is the agent's memory of what it wrote to Brevo.
 	SyncState
+	// Inbox holds accepted webhook deliveries until they are processed.
+	Inbox
+	// Conversations holds conversations and the events outbox.
+	Conversations
 
 	// SchemaVersion is the migration level of the store.
 	SchemaVersion(ctx context.Context) (int, error)

@@ -93,6 +93,12 @@ type Batch struct {
 	Clear []Key
 	// Checkpoints are put (nil value deletes).
 	Checkpoints map[string][]byte
+	// Conversations are upserted.
+	Conversations []Conversation
+	// Events are added unless their key exists (an occurrence is sent
+	// once); EventUpdates change the state of stored ones.
+	Events       []Event
+	EventUpdates []EventUpdate
 }
 
 // Seen marks records seen by a full pass.
@@ -123,6 +129,9 @@ type SyncState interface {
 	Apply(ctx context.Context, connectorID string, b Batch) error
 	// GetLinks returns the links of the given records that exist.
 	GetLinks(ctx context.Context, connectorID, kind string, ids []string) (map[string]Link, error)
+	// LinksByEmail returns the links of a kind last written with an email
+	// (case-insensitive).
+	LinksByEmail(ctx context.Context, connectorID, kind, email string) ([]Link, error)
 	// ScanLinks returns links ordered by IntercomID.
 	ScanLinks(ctx context.Context, connectorID string, opts ScanOptions) ([]Link, error)
 	// CountLinks counts the links of a kind that were written to Brevo

@@ -56,6 +56,9 @@ type Options struct {
 	RetryBase time.Duration
 	// NotifyURL, when the agent is reachable, is given to Brevo imports.
 	NotifyURL string
+	// PublicURL is the agent's public base URL; Brevo webhook
+	// subscriptions are registered at PublicURL + path.
+	PublicURL string
 	// Agent names this agent instance in the status.
 	Agent string
 	// Now replaces time.Now (tests).
@@ -101,8 +104,9 @@ type Engine struct {
 
 	// planning is set while a planner pass runs: the writer then waits for
 	// enough work to import in bulk.
-	planning atomic.Bool
-	wake     chan struct{}
+	planning  atomic.Bool
+	wake      chan struct{}
+	inboxWake chan struct{}
 
 	writeMu            gosync.Mutex // one write round at a time
 	mu                 gosync.Mutex
@@ -117,6 +121,8 @@ type Engine struct {
 	checked            bool  // Check has run
 	checkErr           error // what the last Check returned
 	lastSync           time.Time
+	tags               map[string]string // tag names by id, for webhook deliveries
+	tagsAt             time.Time
 }
 
 // Stats count what the engine did since it started, for status, logs and
@@ -133,10 +139,16 @@ type Stats struct {
 	// Imports and ImportedContacts tally bulk contact writes.
 	Imports, ImportedContacts  int64
 	PhoneWarnings, FieldErrors int64
+	// SMSConflicts counts contacts written without SMS because another
+	// Brevo contact holds the number.
+	SMSConflicts int64
 	// LastSuccess is the end of the last successful pass; NewestUpdated
 	// the newest Intercom updated_at written (Unix seconds), for lag.
 	LastSuccess   time.Time
 	NewestUpdated int64
+	// Deliveries are webhook deliveries processed; DeadLetters those
+	// given up; IntercomUpdates the writes to Intercom (Brevo unsubscribes).
+	Deliveries, DeadLetters, IntercomUpdates int64
 }
 
 // RecordKey labels record counts.
@@ -227,7 +239,7 @@ func New(b config.Bundle, st store.Store, opts Options) (*Engine, error) {
 		}
 		log.SetLevel(hclog.LevelFromString(lvl))
 	}
-	e := &Engine{id: id, bundle: b, st: st, log: log, opts: opts, wake: make(chan struct{}, 1)}
+	e := &Engine{id: id, bundle: b, st: st, log: log, opts: opts, wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1)}
 	icOpts := append([]intercom.Option{
 		intercom.WithBaseURL(b.Connector.IntercomBaseURL()),
 		intercom.WithVersion(b.Connector.APIVersion()),
@@ -348,10 +360,18 @@ func (e *Engine) WriteStatus(ctx context.Context, state string) error {
 	if err != nil {
 		return err
 	}
+	conversations, err := e.st.CountConversations(ctx, e.id)
+	if err != nil {
+		return err
+	}
+	events, err := e.st.CountEvents(ctx, e.id, store.EventSent)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	st := store.Status{
 		ConnectorID: e.id, Connected: e.connected, State: state, LastSync: e.lastSync,
-		ContactsSynced: contacts, CompaniesSynced: companies, LastError: e.lastErr,
+		ContactsSynced: contacts, CompaniesSynced: companies, ConversationsSynced: conversations, EventsSynced: events, LastError: e.lastErr,
 		Progress: e.progress, Agent: e.opts.Agent, UpdatedAt: e.opts.Now().UTC(),
 	}
 	e.mu.Unlock()

@@ -256,6 +256,7 @@ func TestDeleteRemovedContacts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 120)
 	e.bundle.Connector.DeleteRemovedContacts = true
+	e.setup.DeleteRemoved = true
 	e.sync(PassOptions{})
 	var victim string
 	for _, id := range e.sb.Intercom.ContactIDs() {

@@ -39,6 +39,14 @@ type contactState struct {
 	// Delete: the contact is gone from Intercom (deleted, archived,
 	// merged away, or no longer synced by the lead policy).
 	Delete bool `json:"delete,omitempty"`
+	// Merged: it was merged into another contact; its Brevo contact is a
+	// duplicate of that one's and is deleted, whatever
+	// delete_removed_contacts says (its identifiers are the survivor's now).
+	Merged bool `json:"merged,omitempty"`
+	// Facts are what the list rules saw; with Attributes they let the
+	// engine re-plan the contact when only its conversations change. The
+	// state last written is kept as the contact link's Data.
+	Facts *Facts `json:"facts,omitempty"`
 }
 
 func (s *contactState) seal() {

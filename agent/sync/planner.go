@@ -40,13 +40,15 @@ const (
 
 // fullCheckpoint tracks a full pass so a killed agent resumes it.
 type fullCheckpoint struct {
-	Gen           int64  `json:"gen"`
-	Started       int64  `json:"started"`
-	Since         int64  `json:"since,omitempty"`
-	CompaniesDone bool   `json:"companies_done,omitempty"`
-	Cursor        string `json:"cursor,omitempty"`
-	ContactsDone  bool   `json:"contacts_done,omitempty"`
-	Done          bool   `json:"done,omitempty"`
+	Gen           int64 `json:"gen"`
+	Started       int64 `json:"started"`
+	Since         int64 `json:"since,omitempty"`
+	CompaniesDone bool  `json:"companies_done,omitempty"`
+	// ConversationsDone: every conversation was read this pass.
+	ConversationsDone bool   `json:"conversations_done,omitempty"`
+	Cursor            string `json:"cursor,omitempty"`
+	ContactsDone      bool   `json:"contacts_done,omitempty"`
+	Done              bool   `json:"done,omitempty"`
 }
 
 // incrementalCheckpoint is the updated_at up to which contacts were
@@ -86,6 +88,13 @@ func (e *Engine) wants(o PassOptions, resource string) bool {
 		return e.bundle.Connector.Sync.Contacts
 	case ResourceCompanies:
 		return e.bundle.Connector.Sync.Companies || e.needsCompanyData()
+	case ResourceConversations:
+		return e.bundle.Connector.Sync.Conversations
+	case ResourceEvents:
+		// Data events are read per contact: only when asked for by name
+		// (a backfill) in a full pass; incremental passes read those of
+		// the contacts that changed.
+		return e.bundle.Connector.Sync.Events && slices.Contains(o.Resources, ResourceEvents)
 	}
 	return false
 }
@@ -183,6 +192,17 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 			return err
 		}
 	}
+	// Conversations before contacts: contacts are planned with their
+	// aggregates (and the first read sets the events baseline).
+	if e.wants(o, ResourceConversations) && !cp.ConversationsDone {
+		if err := e.planConversationsFull(ctx, cp.Gen); err != nil {
+			return err
+		}
+		cp.ConversationsDone = true
+		if err := e.saveCheckpoint(ctx, cpFull, cp); err != nil {
+			return err
+		}
+	}
 	if e.wants(o, ResourceContacts) && !cp.ContactsDone {
 		if err := e.planContactsFull(ctx, &cp, tags, o.Since); err != nil {
 			return err
@@ -190,6 +210,11 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 	}
 	if err := companies(); err != nil {
 		return err
+	}
+	if e.wants(o, ResourceEvents) {
+		if err := e.backfillEvents(ctx); err != nil {
+			return err
+		}
 	}
 	if cp.Since == 0 {
 		var kinds []string
@@ -451,6 +476,11 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 			return err
 		}
 	}
+	if e.wants(o, ResourceConversations) {
+		if err := e.planConversationsIncremental(ctx); err != nil {
+			return err
+		}
+	}
 	if !e.wants(o, ResourceContacts) {
 		return nil
 	}
@@ -470,6 +500,19 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 		cp := map[string][]byte{cpIncremental: encode(incrementalCheckpoint{Since: newest, CompaniesRead: inc.CompaniesRead})}
 		if err := e.planContacts(ctx, page.Items, tags, 0, cp); err != nil {
 			return err
+		}
+		if e.bundle.Connector.Sync.Events {
+			// A contact that changed may have new data events (the 90
+			// days Intercom lists; already sent ones are recognised).
+			var changed []string
+			for _, c := range page.Items {
+				if int64(c.UpdatedAt) > inc.Since {
+					changed = append(changed, c.ID)
+				}
+			}
+			if err := e.planDataEvents(ctx, changed); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -499,6 +542,12 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 	if err != nil {
 		return err
 	}
+	var convs map[string][]store.Conversation
+	if e.bundle.Connector.Sync.Conversations {
+		if convs, err = e.st.ConversationsOf(ctx, e.id, ids); err != nil {
+			return err
+		}
+	}
 	b := store.Batch{Checkpoints: checkpoints, Members: map[string][]string{}}
 	if gen > 0 {
 		b.Seen = &store.Seen{Kind: store.KindContact, IDs: ids, Gen: gen}
@@ -509,7 +558,11 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 				return fmt.Errorf("expand Intercom contact %s: %w", c.ID, err)
 			}
 		}
-		st, ok := e.desired(c, facts, tags, gen)
+		var agg *aggregates
+		if convs != nil {
+			agg = aggregate(convs[c.ID])
+		}
+		st, ok := e.desired(c, facts, agg, tags, gen)
 		link, linked := links[c.ID]
 		if !ok {
 			e.count(func(s *Stats) { s.record(ResourceContacts, OutcomeSkipped, 1) })
@@ -558,12 +611,12 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 
 // desired maps a contact to its Brevo state; ok is false when the lead
 // policy leaves it out.
-func (e *Engine) desired(c *intercom.Contact, facts map[string]*companyFacts, tags map[string]string, gen int64) (contactState, bool) {
+func (e *Engine) desired(c *intercom.Contact, facts map[string]*companyFacts, agg *aggregates, tags map[string]string, gen int64) (contactState, bool) {
 	if c.Email == "" && e.bundle.Connector.LeadPolicy != config.LeadPolicyExtID {
 		return contactState{}, false
 	}
 	companies := companyIDs(c)
-	rec := &contactRecord{c: c, tags: tagNames(c, tags)}
+	rec := &contactRecord{c: c, agg: agg, tags: tagNames(c, tags)}
 	if len(companies) > 0 {
 		rec.company = facts[companies[0]]
 	}
@@ -584,6 +637,9 @@ func (e *Engine) desired(c *intercom.Contact, facts map[string]*companyFacts, ta
 	if rec.company != nil {
 		f.CompanyPlan = rec.company.Plan
 	}
+	if agg != nil {
+		f.ActiveConversation, f.ConversationTags = agg.open > 0, agg.tags
+	}
 	st := contactState{
 		ExtID:      c.ID,
 		Email:      email,
@@ -592,6 +648,7 @@ func (e *Engine) desired(c *intercom.Contact, facts map[string]*companyFacts, ta
 		Lists:      e.lists.For(f),
 		UpdatedAt:  int64(c.UpdatedAt),
 		Gen:        gen,
+		Facts:      &f,
 	}
 	if e.bundle.Connector.Sync.Companies {
 		st.Companies = companies
@@ -647,6 +704,29 @@ func (e *Engine) companyFacts(ctx context.Context, cs []*intercom.Contact) (map[
 		}
 	}
 	return out, nil
+}
+
+// backfillEvents reads the data events of every synced contact (the last
+// 90 days Intercom keeps): one request per contact, run on demand with
+// `tajo-agent sync --once --full --resources events`.
+func (e *Engine) backfillEvents(ctx context.Context) error {
+	for after := ""; ; {
+		page, err := e.st.ScanLinks(ctx, e.id, store.ScanOptions{Kind: store.KindContact, After: after, Limit: 500})
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		ids := make([]string, len(page))
+		for i, l := range page {
+			ids[i] = l.IntercomID
+		}
+		if err := e.planDataEvents(ctx, ids); err != nil {
+			return err
+		}
+		after = page[len(page)-1].IntercomID
+	}
 }
 
 // planDeletions enqueues the removal of records a complete full pass did

@@ -85,6 +85,7 @@ func (f *companyFacts) lookup(key string) (any, bool) {
 type contactRecord struct {
 	c       *intercom.Contact
 	company *companyFacts
+	agg     *aggregates // nil unless conversations are synced
 	tags    []string
 	extra   map[string]json.RawMessage // fields the client type does not declare, decoded on demand
 }
@@ -114,6 +115,12 @@ func (r *contactRecord) Lookup(path string) (any, bool) {
 	if k, ok := strings.CutPrefix(path, config.CustomPrefix); ok {
 		v, ok := c.CustomAttributes[k]
 		return v, ok
+	}
+	if strings.HasPrefix(path, config.ConversationsPrefix) || strings.HasPrefix(path, config.AIAgentPrefix) {
+		if r.agg == nil {
+			return nil, false
+		}
+		return r.agg.lookup(path)
 	}
 	if k, ok := strings.CutPrefix(path, "company."); ok {
 		if r.company == nil {

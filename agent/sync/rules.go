@@ -10,15 +10,15 @@ import (
 
 // Facts are what list rules look at for one contact.
 type Facts struct {
-	Role string
+	Role string `json:"role,omitempty"`
 	// Tags are the contact's tag names.
-	Tags []string
+	Tags []string `json:"tags,omitempty"`
 	// CompanyPlan is the plan name of the primary company ("" without one).
-	CompanyPlan string
+	CompanyPlan string `json:"company_plan,omitempty"`
 	// ActiveConversation: an open or snoozed conversation.
-	ActiveConversation bool
+	ActiveConversation bool `json:"active_conversation,omitempty"`
 	// ConversationTags are tag names seen on the contact's conversations.
-	ConversationTags []string
+	ConversationTags []string `json:"conversation_tags,omitempty"`
 }
 
 // listRule is a compiled list assignment.
@@ -68,16 +68,6 @@ func (l *Lists) For(f Facts) []int64 {
 	return out
 }
 
-// NeedsConversations reports whether a rule depends on conversation data.
-func (l *Lists) NeedsConversations() bool {
-	for _, r := range l.rules {
-		if r.rule.Kind == config.RuleActiveConversations {
-			return true
-		}
-	}
-	return false
-}
-
 func matches(r config.Rule, f Facts) bool {
 	switch r.Kind {
 	case config.RuleAllUsers:
@@ -93,6 +83,8 @@ func matches(r config.Rule, f Facts) bool {
 		return slices.ContainsFunc(f.Tags, func(t string) bool { return strings.EqualFold(t, r.Arg) })
 	case "company_plan":
 		return f.CompanyPlan != "" && strings.EqualFold(f.CompanyPlan, r.Arg)
+	case "conversation_tag":
+		return slices.ContainsFunc(f.ConversationTags, func(t string) bool { return strings.EqualFold(t, r.Arg) })
 	}
 	return false
 }

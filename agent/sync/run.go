@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	gosync "sync"
 	"time"
 
 	"github.com/tajo/terraform-provider-tajo/agent/backoff"
@@ -113,6 +114,12 @@ func (e *Engine) finish(ctx context.Context, err error) {
 // restore takes over what the previous agent reported (last sync), so a
 // restarted engine does not erase it from the status.
 func (e *Engine) restore(ctx context.Context) {
+	// Events a previous run was sending when it stopped may or may not
+	// have reached Brevo: never sent twice, they are recorded as unknown.
+	if err := e.st.Apply(ctx, e.id, store.Batch{EventUpdates: []store.EventUpdate{{From: store.EventSending, State: store.EventUnknown,
+		Error: "the agent stopped while sending"}}}); err != nil {
+		e.log.Warn("recover events in flight", "error", err)
+	}
 	st, err := e.st.GetStatus(ctx, e.id)
 	if err != nil {
 		return
@@ -150,17 +157,18 @@ func (e *Engine) checkConfig(ctx context.Context, o *PassOptions) error {
 // batch; every planner page is committed with its checkpoint.
 func (e *Engine) Run(ctx context.Context, trigger <-chan PassOptions) error {
 	stop := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		e.runWriter(ctx, stop)
-	}()
+	var workers gosync.WaitGroup
+	workers.Go(func() { e.runWriter(ctx, stop) })
+	workers.Go(func() { e.runInbox(ctx, stop) })
 	defer func() {
 		close(stop)
-		<-writerDone
+		workers.Wait()
 	}()
 
 	e.restore(ctx)
+	if err := e.ReconcileBrevoWebhooks(ctx); err != nil {
+		e.log.Error("register brevo webhooks", "error", err)
+	}
 	if err := e.Check(ctx); err != nil {
 		e.log.Error("connection check failed", "error", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tajo/terraform-provider-tajo/agent/intercom"
 	"github.com/tajo/terraform-provider-tajo/agent/mapping"
 	"github.com/tajo/terraform-provider-tajo/agent/store"
+	"github.com/tajo/terraform-provider-tajo/agent/webhook"
 )
 
 // Supervisor runs an Engine for every enabled connector in the store and
@@ -37,9 +38,11 @@ type Supervisor struct {
 	// predecessor spent.
 	limiters map[string]sharedLimiters
 	// failed are connectors that could not start, with the reason.
-	failed  map[string]string
-	rev     int64
-	reloads int
+	failed map[string]string
+	// receiver serves the webhook routes of the running connectors.
+	receiver *webhook.Receiver
+	rev      int64
+	reloads  int
 }
 
 type sharedLimiters struct {
@@ -121,6 +124,45 @@ func (s *Supervisor) Engine(id string) *Engine {
 	return nil
 }
 
+// SetReceiver makes the supervisor keep the receiver's routes in line with
+// the configuration (call before Run).
+func (s *Supervisor) SetReceiver(r *webhook.Receiver) { s.receiver = r }
+
+// WakeInbox tells a connector's inbox workers a delivery was accepted.
+func (s *Supervisor) WakeInbox(connectorID string) {
+	s.mu.Lock()
+	r, ok := s.running[connectorID]
+	s.mu.Unlock()
+	if ok {
+		r.e.WakeInbox()
+	}
+}
+
+// routes resolves the webhook subscriptions of enabled connectors.
+func (s *Supervisor) routes(bundles []config.Bundle) ([]webhook.Route, error) {
+	var out []webhook.Route
+	var errs []error
+	for _, b := range bundles {
+		if !b.Connector.Enabled {
+			continue
+		}
+		for _, w := range b.Webhooks {
+			secret, err := s.opts.Resolver.Resolve(w.Secret)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connector %s: webhook %s: secret: %w", b.Connector.ID(), w.Path, err))
+				continue
+			}
+			topics := map[string]bool{}
+			for _, t := range config.ExpandTopics(w.Source, w.Topics) {
+				topics[t] = true
+			}
+			out = append(out, webhook.Route{ConnectorID: b.Connector.ID(), Source: w.Source, Path: w.Path, Secret: secret,
+				Topics: topics, LogWebhooks: b.Connector.LogWebhooks, Debug: b.Connector.Debug})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
 // Failed returns the connectors that could not start, with the reason.
 func (s *Supervisor) Failed() map[string]string {
 	s.mu.Lock()
@@ -187,6 +229,13 @@ func (s *Supervisor) reload(ctx context.Context) error {
 		s.log.Info("stopping connector", "connector", r.e.ID())
 		r.cancel()
 		<-r.done
+		if _, still := want[r.e.ID()]; !still {
+			// The connector is gone: remove the Brevo webhooks registered
+			// for it while its credentials are still at hand.
+			if err := r.e.RemoveBrevoWebhooks(ctx); err != nil {
+				s.log.Warn("remove brevo webhooks of a deleted connector", "connector", r.e.ID(), "error", err)
+			}
+		}
 	}
 	s.mu.Lock()
 	for id := range s.failed {
@@ -198,6 +247,15 @@ func (s *Supervisor) reload(ctx context.Context) error {
 	var errs []error
 	if loadErr != nil {
 		errs = append(errs, loadErr)
+	}
+	if s.receiver != nil {
+		routes, err := s.routes(bundles)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.receiver.SetRoutes(routes); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for id, b := range want {
 		if !b.Connector.Enabled {

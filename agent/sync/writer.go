@@ -44,6 +44,10 @@ func (e *Engine) writeRound(ctx context.Context) (int, error) {
 	if n > 0 || err != nil {
 		return n, err
 	}
+	// Events name contacts by ext_id: after the contacts are written.
+	if n, err = e.writeEvents(ctx); n > 0 || err != nil {
+		return n, err
+	}
 	return e.writeCompanies(ctx)
 }
 
@@ -227,7 +231,7 @@ func (e *Engine) written(o *outcome, it *contactItem) {
 	l := store.Link{
 		Kind: store.KindContact, IntercomID: it.p.IntercomID, BrevoID: it.link.BrevoID,
 		Email: it.st.Email, Hash: it.st.Hash, Lists: it.st.Lists, SourceUpdatedAt: it.st.UpdatedAt,
-		Data: encode(contactData{Companies: it.st.Companies}), Seen: max(it.st.Gen, it.link.Seen),
+		Data: encode(it.st), Seen: max(it.st.Gen, it.link.Seen),
 	}
 	o.batch.Links = append(o.batch.Links, l)
 	if e.bundle.Connector.Sync.Companies {
@@ -246,7 +250,7 @@ func (e *Engine) writeDeletes(ctx context.Context, items []*contactItem, lists *
 			o.done(it.p) // never written: nothing to undo
 			continue
 		}
-		if e.bundle.Connector.DeleteRemovedContacts {
+		if e.bundle.Connector.DeleteRemovedContacts || it.st.Merged {
 			_, err := e.bc.Contacts.Delete(ctx, brevo.ByExtID(it.p.IntercomID))
 			if err != nil && !errors.Is(err, brevo.ErrNotFound) {
 				e.fail(o, it.p, fmt.Errorf("delete brevo contact: %w", err))
@@ -287,6 +291,11 @@ func (e *Engine) writeEmailChange(ctx context.Context, it *contactItem, o *outco
 		u.EmailBlacklisted = ptr(true)
 	}
 	_, err := e.bc.Contacts.Update(ctx, brevo.ByExtID(it.p.IntercomID), u)
+	if smsTaken(err) && u.Attributes[config.TargetSMS] != nil {
+		u.Attributes = withoutSMS(u.Attributes)
+		e.count(func(s *Stats) { s.SMSConflicts++ })
+		_, err = e.bc.Contacts.Update(ctx, brevo.ByExtID(it.p.IntercomID), u)
+	}
 	if errors.Is(err, brevo.ErrNotFound) {
 		// Not in Brevo under this ext_id (created before ext_ids were set):
 		// write it as new.
@@ -302,6 +311,30 @@ func (e *Engine) writeEmailChange(ctx context.Context, it *contactItem, o *outco
 
 func ptr[T any](v T) *T { return &v }
 
+// smsTaken reports a refusal because another contact holds the SMS.
+func smsTaken(err error) bool {
+	var ae *brevo.APIError
+	if !errors.As(err, &ae) || !errors.Is(err, brevo.ErrDuplicate) {
+		return false
+	}
+	for _, id := range ae.DuplicateIdentifiers() {
+		if strings.EqualFold(id, "SMS") {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutSMS(attrs map[string]any) map[string]any {
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		if k != config.TargetSMS {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // upsertContact writes one contact (POST /contacts with updateEnabled),
 // adding its new lists in the same call.
 func (e *Engine) upsertContact(ctx context.Context, it *contactItem, lists *listOps, o *outcome) {
@@ -310,6 +343,14 @@ func (e *Engine) upsertContact(ctx context.Context, it *contactItem, lists *list
 		c.EmailBlacklisted = ptr(true)
 	}
 	res, _, err := e.bc.Contacts.Upsert(ctx, c)
+	if smsTaken(err) && c.Attributes[config.TargetSMS] != nil {
+		// Another Brevo contact has this number (Brevo identifiers are
+		// unique): the contact is written without it, not failed.
+		c.Attributes = withoutSMS(c.Attributes)
+		e.count(func(s *Stats) { s.SMSConflicts++ })
+		e.log.Warn("SMS already belongs to another Brevo contact; written without it", "contact", it.p.IntercomID)
+		res, _, err = e.bc.Contacts.Upsert(ctx, c)
+	}
 	if err != nil {
 		e.fail(o, it.p, fmt.Errorf("upsert brevo contact: %w", err))
 		return

@@ -51,6 +51,7 @@ func init() {
 		"test":    {"check the connections of the connectors (the brief's checklist)", cmdTest},
 		"status":  {"print the status of the connectors", cmdStatus},
 		"reset":   {"forget a connector's sync state so the next pass starts over", cmdReset},
+		"inbox":   {"list webhook deliveries, or retry dead-lettered ones", cmdInbox},
 		"sandbox": {"serve simulated Intercom and Brevo APIs for the demo and tests", cmdSandbox},
 		"schema":  {"print the schema version of a store (migrating it if older)", cmdSchema},
 		"version": {"print the version and the store schema this binary supports", cmdVersion},

@@ -15,6 +15,7 @@ import (
 	"github.com/tajo/terraform-provider-tajo/agent/metrics"
 	"github.com/tajo/terraform-provider-tajo/agent/store"
 	"github.com/tajo/terraform-provider-tajo/agent/sync"
+	"github.com/tajo/terraform-provider-tajo/agent/webhook"
 )
 
 func cmdRun(ctx context.Context, e *env, args []string) int {
@@ -43,8 +44,10 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.Close()
 	opts := e.engineOptions(log, *agent)
-	_ = publicURL
+	opts.PublicURL = *publicURL
 	sup := sync.NewSupervisor(st, opts)
+	receiver := webhook.NewReceiver(st, log, sup.WakeInbox)
+	sup.SetReceiver(receiver)
 	log.Info("agent starting", "version", version, "store", store.Redact(*storeURL), "backend", st.Backend(), "agent", *agent)
 
 	collector := metrics.NewCollector(st, sup, metrics.Options{Version: version, Logger: log.Named("metrics")})
@@ -55,6 +58,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	if *adminListen != "" {
 		public = http.NewServeMux()
 	}
+	public.Handle("/", receiver)
 	var servers []*http.Server
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -81,7 +85,10 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return e.errorf("--%s: listen on %s: %v", l.flag, l.addr, err)
 		}
-		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		// Timeouts bound slow or stalled clients (slow-loris): Intercom
+		// expects an answer within 5 s, and so does the receiver of itself.
+		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 		servers = append(servers, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

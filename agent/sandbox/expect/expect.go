@@ -31,6 +31,134 @@ type Setup struct {
 	Lists map[string]int64
 	// Companies: companies are synced and contacts linked to them.
 	Companies bool
+	// DeleteRemoved: delete_removed_contacts is on, so contacts gone from
+	// Intercom must be gone from Brevo; otherwise they may stay, in no
+	// managed list.
+	DeleteRemoved bool
+	// Conversations and AIAgent: the default aggregate and AI-agent
+	// attributes are written (sync.conversations, sync.ai_agent); list
+	// rules "active_conversations" and "conversation_tag:<name>" may be
+	// used in Lists.
+	Conversations, AIAgent bool
+}
+
+// convFacts are a contact's conversations, computed here from the
+// sandbox's workspace.
+type convFacts struct {
+	count, open                int
+	lastAt, lastClosed         int64
+	lastID                     string
+	lastState                  string
+	rating, ratings, ratingSum int
+	ratingAt                   int64
+	ratingID                   string
+	remark                     bool
+	tags                       map[string]bool
+	ai                         bool
+	aiAt, aiRatingAt           int64
+	aiID, aiRatingID           string
+	aiResolution, aiAnswer     string
+	aiRating                   int
+}
+
+// later orders occurrences by time, then id (the engine's tie-break).
+func later(t int64, id string, thanT int64, thanID string) bool {
+	return t > thanT || (t == thanT && id > thanID)
+}
+
+func conversationsByContact(sb *sandbox.Sandbox) map[int]*convFacts {
+	ic := sb.Intercom
+	tags := ic.Tags()
+	out := map[int]*convFacts{}
+	for _, id := range ic.ConversationIDs() {
+		c, ok := ic.Conversation(id)
+		if !ok {
+			continue
+		}
+		f := out[c.Contact]
+		if f == nil {
+			f = &convFacts{tags: map[string]bool{}}
+			out[c.Contact] = f
+		}
+		f.count++
+		if c.State != dataset.StateClosed {
+			f.open++
+		}
+		if later(c.UpdatedAt, c.ID, f.lastAt, f.lastID) {
+			f.lastAt, f.lastID, f.lastState = c.UpdatedAt, c.ID, c.State
+		}
+		closed := c.Statistics.LastCloseAt
+		if c.State == dataset.StateClosed && closed == 0 {
+			closed = c.UpdatedAt
+		}
+		f.lastClosed = max(f.lastClosed, closed)
+		if c.Rating != nil && c.Rating.Rating > 0 {
+			f.ratings++
+			f.ratingSum += c.Rating.Rating
+			if later(c.Rating.CreatedAt, c.ID, f.ratingAt, f.ratingID) || f.rating == 0 {
+				f.rating, f.ratingAt, f.ratingID, f.remark = c.Rating.Rating, c.Rating.CreatedAt, c.ID, c.Rating.Remark != ""
+			}
+		}
+		for _, t := range c.Tags {
+			f.tags[tags[t].Name] = true
+		}
+		if c.AIAgentParticipated {
+			f.ai = true
+			res, rating, answer := "", 0, ""
+			if c.AIAgent != nil {
+				res, rating, answer = c.AIAgent.ResolutionState, c.AIAgent.Rating, c.AIAgent.LastAnswerType
+			}
+			if later(c.UpdatedAt, c.ID, f.aiAt, f.aiID) {
+				f.aiAt, f.aiID, f.aiResolution, f.aiAnswer = c.UpdatedAt, c.ID, res, answer
+			}
+			if rating > 0 && later(c.UpdatedAt, c.ID, f.aiRatingAt, f.aiRatingID) {
+				f.aiRating, f.aiRatingAt, f.aiRatingID = rating, c.UpdatedAt, c.ID
+			}
+		}
+	}
+	return out
+}
+
+func (f *convFacts) attributes(want map[string]any, s Setup) {
+	if f == nil {
+		f = &convFacts{tags: map[string]bool{}}
+	}
+	if s.Conversations {
+		want["CONVERSATIONS"] = float64(f.count)
+		want["OPEN_CONVERSATIONS"] = float64(f.open)
+		if f.lastAt != 0 {
+			want["LAST_CONVERSATION_AT"] = date(f.lastAt)
+			want["LAST_CONVERSATION_STATE"] = f.lastState
+		}
+		if f.rating > 0 {
+			want["LAST_RATING"] = float64(f.rating)
+			want["LAST_RATING_REMARK"] = f.remark
+			want["AVERAGE_RATING"] = float64(f.ratingSum) / float64(f.ratings)
+		}
+		if f.lastClosed != 0 {
+			want["LAST_CLOSED_AT"] = date(f.lastClosed)
+		}
+		if len(f.tags) > 0 {
+			names := make([]string, 0, len(f.tags))
+			for t := range f.tags {
+				names = append(names, t)
+			}
+			sort.Strings(names)
+			want["CONVERSATION_TAGS"] = strings.Join(names, ",")
+		}
+	}
+	if s.AIAgent {
+		want["AI_AGENT_PARTICIPATED"] = f.ai
+		if f.aiResolution != "" {
+			want["AI_RESOLUTION_STATE"] = f.aiResolution
+		}
+		if f.aiRating > 0 {
+			want["AI_RATING"] = float64(f.aiRating)
+		}
+		if f.aiAnswer != "" {
+			want["AI_LAST_ANSWER_TYPE"] = f.aiAnswer
+		}
+	}
 }
 
 // Report is the outcome of a comparison.
@@ -120,7 +248,7 @@ func toFloat(v any) any {
 func companyKey(i int) string { return fmt.Sprint(i) }
 
 // Lists returns the lists a contact must be in.
-func Lists(c dataset.Contact, tags []dataset.Tag, companies map[string]dataset.Company, s Setup) []int64 {
+func Lists(c dataset.Contact, tags []dataset.Tag, companies map[string]dataset.Company, conv *convFacts, s Setup) []int64 {
 	var out []int64
 	for rule, list := range s.Lists {
 		kind, arg, _ := strings.Cut(rule, ":")
@@ -142,6 +270,16 @@ func Lists(c dataset.Contact, tags []dataset.Tag, companies map[string]dataset.C
 			if len(c.Companies) > 0 {
 				co := companies[companyKey(c.Companies[0])]
 				match = co.PlanName != "" && strings.EqualFold(co.PlanName, arg)
+			}
+		case "active_conversations":
+			match = conv != nil && conv.open > 0
+		case "conversation_tag":
+			if conv != nil {
+				for t := range conv.tags {
+					if strings.EqualFold(t, arg) {
+						match = true
+					}
+				}
 			}
 		}
 		if match {
@@ -181,6 +319,10 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 		expectedIn[l] = map[int64]bool{}
 	}
 	wantLinks := map[int]map[int64]bool{} // company index → Brevo contact ids
+	var convs map[int]*convFacts
+	if s.Conversations || s.AIAgent || needsConversations(s) {
+		convs = conversationsByContact(sb)
+	}
 	seenExt := map[string]bool{}
 	for _, id := range ic.ContactIDs() {
 		c, ok := ic.Contact(id)
@@ -208,6 +350,9 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 			r.add("contact %s: emailBlacklisted %v, want %v", id, got.EmailBlacklisted, c.UnsubscribedFromEmails)
 		}
 		want := Attributes(c, companies, s)
+		if s.Conversations || s.AIAgent {
+			convs[c.Index].attributes(want, s)
+		}
 		for k, v := range want {
 			g, ok := got.Attributes[k]
 			if k == "SMS" && !ok {
@@ -224,7 +369,7 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 				r.add("contact %s: attribute %s = %v (%T), want %v (%T)", id, k, g, g, v, v)
 			}
 		}
-		wantLists := Lists(c, tags, companies, s)
+		wantLists := Lists(c, tags, companies, convs[c.Index], s)
 		for _, l := range wantLists {
 			expectedIn[l][got.ID] = true
 		}
@@ -259,7 +404,17 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 		}
 		byExt[bc.ExtID]++
 		if !seenExt[bc.ExtID] {
-			r.add("brevo contact #%d (ext_id %s) matches no synced Intercom contact", bc.ID, bc.ExtID)
+			_, live := ic.Contact(bc.ExtID)
+			switch {
+			case live || s.DeleteRemoved:
+				r.add("brevo contact #%d (ext_id %s) matches no synced Intercom contact", bc.ID, bc.ExtID)
+			default:
+				for _, list := range s.Lists {
+					if members[list][bc.ID] {
+						r.add("brevo contact #%d (ext_id %s) is gone from Intercom but still in list %d", bc.ID, bc.ExtID, list)
+					}
+				}
+			}
 		}
 	}
 	for ext, n := range byExt {
@@ -272,6 +427,15 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 	}
 	sort.Strings(r.Problems)
 	return r
+}
+
+func needsConversations(s Setup) bool {
+	for rule := range s.Lists {
+		if rule == "active_conversations" || strings.HasPrefix(rule, "conversation_tag:") {
+			return true
+		}
+	}
+	return false
 }
 
 func compareCompanies(r *Report, br *fakebrevo.Server, companies map[string]dataset.Company, index map[string]int, wantLinks map[int]map[int64]bool) {

@@ -107,7 +107,7 @@ func explain(path string, err error) error {
 // Dialect is SQLite's contribution to sqlstore.
 var Dialect = sqlstore.Dialect{
 	Name:  "sqlite",
-	Types: map[string]string{"BYTES": "BLOB"},
+	Types: map[string]string{"BYTES": "BLOB", "SERIAL_PK": "INTEGER PRIMARY KEY AUTOINCREMENT"},
 	ForeignTables: func(ctx context.Context, db *sql.DB) ([]string, error) {
 		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
 		if err != nil {

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -63,18 +64,16 @@ func TestForeignAndCorruptFiles(t *testing.T) {
 		t.Errorf("junk file: %v", err)
 	}
 
+	// Another application's database.
 	foreign := filepath.Join(dir, "foreign.db")
-	s, err := sqlite.Open(ctx, foreign)
+	db, err := sql.Open("sqlite", foreign)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := s.SQL()
-	for _, q := range []string{`DROP TABLE schema_version`, `CREATE TABLE invoices (id INTEGER)`} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE invoices (id INTEGER)`); err != nil {
+		t.Fatal(err)
 	}
-	s.Close()
+	db.Close()
 	_, err = sqlite.Open(ctx, foreign)
 	if !errors.Is(err, store.ErrForeign) || !strings.Contains(err.Error(), "invoices") {
 		t.Errorf("foreign database: %v", err)

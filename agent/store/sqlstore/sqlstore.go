@@ -36,6 +36,10 @@ type Dialect struct {
 	ForeignTables func(ctx context.Context, db *sql.DB) ([]string, error)
 	// Notify is called inside the transaction that bumped the revision.
 	Notify func(ctx context.Context, tx *sql.Tx, revision int64) error
+	// ClaimSuffix ends the query that claims inbox deliveries, e.g.
+	// " FOR UPDATE SKIP LOCKED" where concurrent claimers must not wait
+	// on each other's rows.
+	ClaimSuffix string
 }
 
 //go:embed migrations/*.sql
@@ -480,7 +484,7 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, connectorID, name string) 
 }
 
 // runtimeTables hold the agent's per-connector state.
-var runtimeTables = []string{"status", "checkpoints", "links", "pending", "members", "failures"}
+var runtimeTables = []string{"status", "checkpoints", "links", "pending", "members", "failures", "inbox", "conversations", "events"}
 
 // PurgeConnector implements store.Store.
 func (s *Store) PurgeConnector(ctx context.Context, connectorID string) error {

@@ -174,6 +174,9 @@ func (s *Store) applyBatch(st *stmts, c string, b store.Batch) error {
 			return fmt.Errorf("clear failure of %s %s: %w", k.Kind, k.IntercomID, err)
 		}
 	}
+	if err := s.applyConversations(st, c, b); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(b.Checkpoints))
 	for n := range b.Checkpoints {
 		names = append(names, n)
@@ -254,6 +257,15 @@ func (s *Store) queryLinks(ctx context.Context, q string, args []any, each func(
 		return fmt.Errorf("read links: %w", err)
 	}
 	return nil
+}
+
+// LinksByEmail implements store.SyncState. Emails are written as Intercom
+// has them; the lookup compares them lower-cased.
+func (s *Store) LinksByEmail(ctx context.Context, connectorID, kind, email string) ([]store.Link, error) {
+	var out []store.Link
+	err := s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links WHERE connector_id = ? AND kind = ? AND LOWER(email) = ? ORDER BY intercom_id`,
+		[]any{connectorID, kind, strings.ToLower(email)}, func(l store.Link) { out = append(out, l) })
+	return out, err
 }
 
 // ScanLinks implements store.SyncState.

@@ -44,6 +44,12 @@ func Run(t *testing.T, b Backend) {
 	for name, fn := range syncTests() {
 		tests[name] = fn
 	}
+	for name, fn := range inboxTests() {
+		tests[name] = fn
+	}
+	for name, fn := range conversationTests() {
+		tests[name] = fn
+	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

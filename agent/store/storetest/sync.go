@@ -47,6 +47,9 @@ func testLinks(t *testing.T, b Backend) {
 	if diff := cmp.Diff(map[string]store.Link{"c1": want, "c3": links[2]}, got); diff != "" {
 		t.Errorf("GetLinks (-want +got):\n%s", diff)
 	}
+	if got, err := s.LinksByEmail(ctx, "x", store.KindContact, "A@B.C"); err != nil || len(got) != 1 || got[0].IntercomID != "c1" {
+		t.Errorf("LinksByEmail = %+v, %v", got, err)
+	}
 	// Seen never moves backwards; later upserts keep data.
 	if err := s.Apply(ctx, "x", store.Batch{Seen: &store.Seen{Kind: store.KindContact, IDs: []string{"c1", "c3"}, Gen: 2}}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,156 @@
+package sync
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/sandbox/dataset"
+	"github.com/tajo/terraform-provider-tajo/agent/store"
+)
+
+func convEnv(t *testing.T, contacts int) *env {
+	e := newEnv(t, contacts)
+	e.bundle.Connector.Sync.Conversations = true
+	e.bundle.Connector.Sync.AIAgent = true
+	e.bundle.Connector.Sync.Events = true
+	e.bundle.Lists = append(e.bundle.Lists,
+		config.ListAssignment{ConnectorID: "intercom", ListID: 36, Rule: "active_conversations"},
+		config.ListAssignment{ConnectorID: "intercom", ListID: 39, Rule: "conversation_tag:billing"})
+	e.setup.Conversations, e.setup.AIAgent = true, true
+	e.setup.Lists["active_conversations"] = 36
+	e.setup.Lists["conversation_tag:billing"] = 39
+	return e
+}
+
+// brevoEvents returns "name ext_id" of every event Brevo received.
+func brevoEvents(e *env) []string {
+	var out []string
+	for _, ev := range e.sb.Brevo.Events() {
+		out = append(out, fmt.Sprintf("%s %v", ev.Name, ev.Identifiers["ext_id"]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestConversationsAggregatesListsAndEvents(t *testing.T) {
+	t.Parallel()
+	e := convEnv(t, 400)
+	e.sync(PassOptions{})
+	r := e.exact()
+	if n, _ := e.st.CountConversations(t.Context(), "intercom"); n == 0 {
+		t.Fatal("no conversations stored")
+	}
+	if ev := brevoEvents(e); len(ev) != 0 {
+		t.Fatalf("the first full sync sent %d events; history is not replayed as events: %v", len(ev), ev[:min(5, len(ev))])
+	}
+	members36, _ := e.sb.Brevo.ListMembers(36)
+	t.Logf("full sync: %d contacts, list 36 (active conversations) has %d members", r.Contacts, len(members36))
+	if len(members36) == 0 {
+		t.Fatal("list 36 is empty: the dataset should have open conversations")
+	}
+
+	// A sequence of conversation changes in Intercom.
+	ic := e.sb.Intercom
+	var open, closed []dataset.Conversation
+	for _, id := range ic.ConversationIDs() {
+		c, _ := ic.Conversation(id)
+		ct, _ := ic.Contact(ic.Dataset().ContactID(c.Contact))
+		if ct.Email == "" {
+			continue
+		}
+		if c.State == dataset.StateOpen {
+			open = append(open, c)
+		} else if c.State == dataset.StateClosed && c.Rating == nil {
+			closed = append(closed, c)
+		}
+	}
+	if len(open) < 3 || len(closed) < 1 {
+		t.Fatalf("dataset has %d open and %d unrated closed conversations", len(open), len(closed))
+	}
+	now := ic.Now().Unix()
+	contactOf := func(c dataset.Conversation) string { return ic.Dataset().ContactID(c.Contact) }
+	want := []string{}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ic.UpdateConversation(open[0].ID, func(c *dataset.Conversation) {
+		c.State, c.Statistics.LastCloseAt = dataset.StateClosed, now
+	}))
+	want = append(want, EventConversationClosed+" "+contactOf(open[0]))
+	must(ic.UpdateConversation(open[1].ID, func(c *dataset.Conversation) { c.State = dataset.StateSnoozed; c.SnoozedUntil = now + 3600 }))
+	want = append(want, EventConversationSnoozed+" "+contactOf(open[1]))
+	must(ic.UpdateConversation(closed[0].ID, func(c *dataset.Conversation) {
+		c.Rating = &dataset.Rating{Rating: 2, Remark: "slow", CreatedAt: now}
+	}))
+	want = append(want, EventConversationRated+" "+contactOf(closed[0]))
+	billing := tagIndex(ic.Tags(), "billing")
+	must(ic.UpdateConversation(open[2].ID, func(c *dataset.Conversation) {
+		c.AIAgentParticipated = true
+		c.AIAgent = &dataset.AIAgent{ResolutionState: "routed_to_team", LastAnswerType: "ai_answer", Rating: 1}
+		c.Tags = append(c.Tags, billing)
+	}))
+	want = append(want, EventAIRoutedToTeam+" "+contactOf(open[2]))
+	// A contact without conversations starts one: it joins list 36.
+	var quiet string
+	byContact := map[int]bool{}
+	for _, id := range ic.ConversationIDs() {
+		c, _ := ic.Conversation(id)
+		byContact[c.Contact] = true
+	}
+	for _, id := range ic.ContactIDs() {
+		c, _ := ic.Contact(id)
+		if c.Email != "" && !byContact[c.Index] {
+			quiet = id
+			break
+		}
+	}
+	slot, _ := ic.ContactSlot(quiet)
+	newID := ic.AddConversation(dataset.Conversation{Contact: slot, State: dataset.StateOpen, Title: "Where is my invoice?",
+		Source: dataset.Source{Type: "conversation", DeliveredAs: "customer_initiated"}})
+	want = append(want, EventConversationCreated+" "+quiet)
+	sort.Strings(want)
+
+	e.sync(PassOptions{})
+	e.exact()
+	got := brevoEvents(e)
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n got  %v\n want %v", got, want)
+	}
+	in36, _ := e.sb.Brevo.ListMembers(36)
+	q, _ := e.sb.Brevo.ContactByExtID(quiet)
+	if !slices.Contains(in36, q.ID) {
+		t.Errorf("contact %s with a new open conversation (%s) is not in list 36", quiet, newID)
+	}
+
+	// Seeing the same changes again sends nothing more.
+	e.sync(PassOptions{Full: true})
+	e.exact()
+	if again := brevoEvents(e); !slices.Equal(again, want) {
+		t.Errorf("a full pass after the changes sent events again: %v", again)
+	}
+	if d := e.sb.Brevo.DuplicateEvents(); len(d) != 0 {
+		t.Errorf("duplicate events: %v", d)
+	}
+	st, _ := e.st.GetStatus(t.Context(), "intercom")
+	if st.ConversationsSynced == 0 || st.EventsSynced != int64(len(want)) {
+		t.Errorf("status: %d conversations, %d events; want events %d", st.ConversationsSynced, st.EventsSynced, len(want))
+	}
+	if n, _ := e.st.CountEvents(t.Context(), "intercom", store.EventPending); n != 0 {
+		t.Errorf("%d events still pending", n)
+	}
+}
+
+func tagIndex(tags []dataset.Tag, name string) int {
+	for i, t := range tags {
+		if t.Name == name {
+			return i
+		}
+	}
+	return -1
+}
