@@ -24,6 +24,7 @@ var agentMetrics = map[string][]string{
 	"tajo_sync_lag_seconds":               {"connector"},
 	"tajo_last_success_timestamp_seconds": {"connector"},
 	"tajo_lease_holder":                   {"connector", "agent"},
+	"tajo_leader":                         {"connector"},
 	"tajo_pending_writes":                 {"connector"},
 }
 

@@ -106,6 +106,9 @@ var (
 	descLastSuccess = prometheus.NewDesc("tajo_last_success_timestamp_seconds",
 		"Unix time of the end of the last successful sync pass; absent before the first one.",
 		[]string{"connector"}, nil)
+	descLeader = prometheus.NewDesc("tajo_leader",
+		"1 while this agent holds the connector's lease (runs its passes and Brevo writes), 0 while it stands by; summed over the replicas it is 1.",
+		[]string{"connector"}, nil)
 	descLease = prometheus.NewDesc("tajo_lease_holder",
 		"1 for the agent that holds the connector's lease.",
 		[]string{"connector", "agent"}, nil)
@@ -184,7 +187,7 @@ func Handler(reg *prometheus.Registry, log hclog.Logger) http.Handler {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRecords, descRequests, descRateLimited, descBudget, descInboxDepth, descInboxAge, descDeadLetters,
-		descLag, descLastSuccess, descLease, descPending, descFailed, descStoreUp, descBuildInfo,
+		descLag, descLastSuccess, descLease, descLeader, descPending, descFailed, descStoreUp, descBuildInfo,
 	} {
 		ch <- d
 	}
@@ -217,6 +220,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			lag := max(0, now.Sub(time.Unix(s.NewestUpdated, 0)).Seconds())
 			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, lag, id)
 		}
+		leader := 0.0
+		if e.Leader() {
+			leader = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader, id)
 		c.collectStore(ch, q, id, s.LastSuccess, now)
 	}
 	up := 1.0

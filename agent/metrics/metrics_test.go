@@ -282,8 +282,12 @@ tajo_store_up 1
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
-	if _, ok := fams["tajo_lease_holder"]; ok {
-		t.Error("tajo_lease_holder reported by a store without leases")
+	// The only agent holds the lease while it runs.
+	if v, ok := fams.get("tajo_leader", conn); !ok || v != 1 {
+		t.Errorf("tajo_leader = %v (present %v), want 1", v, ok)
+	}
+	if f, ok := fams["tajo_lease_holder"]; !ok || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetGauge().GetValue() != 1 {
+		t.Errorf("tajo_lease_holder: %v", f)
 	}
 
 	// Budgets: one series per paced class, a share of the budget.

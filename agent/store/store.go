@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -94,6 +95,8 @@ type Store interface {
 	Inbox
 	// Conversations holds conversations and the events outbox.
 	Conversations
+	// Leases elect one agent per connector.
+	Leases
 
 	// SchemaVersion is the migration level of the store.
 	SchemaVersion(ctx context.Context) (int, error)
@@ -176,7 +179,15 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("store URL %q is not a URL; write e.g. sqlite:///var/lib/tajo/tajo.db or postgres://user@host/db", Redact(rawURL))
+		hint := ""
+		if strings.Contains(rawURL, "#") {
+			hint = " (a # in a password or file name is written %23)"
+		}
+		return nil, fmt.Errorf("store URL %q is not a URL%s; write e.g. sqlite:///var/lib/tajo/tajo.db or postgres://user@host/db", Redact(rawURL), hint)
+	}
+	if u.Fragment != "" || strings.HasSuffix(rawURL, "#") {
+		// A # starts a fragment: the path would silently end before it.
+		return nil, fmt.Errorf("store URL %q contains #, which ends the path there; write a # in a file name or password as %%23", Redact(rawURL))
 	}
 	mu.RLock()
 	open, ok := backends[u.Scheme]
@@ -212,6 +223,12 @@ func Redact(rawURL string) string {
 	if q.Has("password") {
 		q.Set("password", "xxxxx")
 		u.RawQuery = q.Encode()
+	}
+	// What follows a # may be the rest of a password with an unescaped #.
+	frag := u.Fragment != "" || u.RawFragment != ""
+	u.Fragment, u.RawFragment = "", ""
+	if frag {
+		return u.String() + "#xxxxx"
 	}
 	return u.String()
 }

@@ -72,14 +72,22 @@ type Retry struct {
 // together or not at all, so a crash never separates a checkpoint from the
 // writes it implies.
 type Batch struct {
+	// Fence, when set, makes the batch apply only while its lease holds:
+	// otherwise Apply returns ErrFenced and writes nothing.
+	Fence *Fence
+	// InFlight journals pending writes as being sent; Done and Retry
+	// clear the journal.
+	InFlight []InFlight
 	// Links are upserted.
 	Links []Link
 	// Seen marks records of Kind as seen by full pass Gen.
 	Seen *Seen
 	// Unlink removes links (kind, ids).
 	Unlink []Key
-	// Enqueue upserts pending writes (payload replaced, version bumped,
-	// attempts reset).
+	// Enqueue upserts pending writes: a new payload replaces the old one,
+	// bumps the version, resets the attempts and clears the in-flight
+	// journal; the same payload again changes nothing (a write in flight
+	// or waiting for its retry stays so).
 	Enqueue []Pending
 	// Done removes pending writes whose version is still the one given.
 	Done []Pending

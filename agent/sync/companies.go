@@ -89,6 +89,10 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	o := &outcome{}
+	known, err := e.knownCompanies(ctx, ready, links)
+	if err != nil {
+		return 0, err
+	}
 	var items []*companyItem
 	for _, p := range ready {
 		st, err := decodePayload[companyState](p)
@@ -104,7 +108,7 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 			continue
 		}
 		if it.linked && it.link.BrevoID == "" {
-			if retry := e.discoverCompany(ctx, it, o); retry {
+			if retry := e.discoverCompany(ctx, it, o, known); retry {
 				continue
 			}
 		}
@@ -113,9 +117,25 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 	if err := e.companyMembers(ctx, items); err != nil {
 		return 0, err
 	}
-	e.importCompanies(ctx, items, o)
-	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
+	// Companies the import creates are journaled: an agent taking over
+	// after a crash looks them up instead of creating them twice.
+	var created []store.Pending
+	for _, it := range items {
+		if it.link.BrevoID == "" {
+			created = append(created, it.p)
+		}
+	}
+	marks, err := e.journal(ctx, nil, [][]store.Pending{created})
+	if err != nil {
 		return 0, err
+	}
+	e.importCompanies(ctx, items, o, created, marks[0])
+	e.settle(ctx, o, created)
+	if err := e.apply(context.WithoutCancel(ctx), o.batch); err != nil {
+		return 0, err
+	}
+	if len(o.unknown) > 0 {
+		e.recheck.Store(true)
 	}
 	e.count(func(s *Stats) {
 		s.record(ResourceCompanies, OutcomeWritten, o.written)
@@ -138,17 +158,25 @@ func (e *Engine) deleteCompany(ctx context.Context, it *companyItem, o *outcome)
 // discoverCompany finds the Brevo id of a company an earlier import
 // created. It reports retry when the import is still running (the company
 // is written later, not created twice).
-func (e *Engine) discoverCompany(ctx context.Context, it *companyItem, o *outcome) (retry bool) {
-	found, _, err := e.bc.Companies.FindByAttribute(ctx, companyAttrIntercomID, it.p.IntercomID)
-	if err != nil {
-		e.fail(o, it.p, fmt.Errorf("look up brevo company by intercom_id: %w", err))
-		return true
+func (e *Engine) discoverCompany(ctx context.Context, it *companyItem, o *outcome, known map[string][]string) (retry bool) {
+	var found []string
+	if known != nil {
+		found = known[it.p.IntercomID]
+	} else {
+		cs, _, err := e.bc.Companies.FindByAttribute(ctx, companyAttrIntercomID, it.p.IntercomID)
+		if err != nil {
+			e.fail(o, it.p, fmt.Errorf("look up brevo company by intercom_id: %w", err))
+			return true
+		}
+		for _, c := range cs {
+			found = append(found, c.ID)
+		}
 	}
 	if len(found) > 0 {
 		if len(found) > 1 {
 			e.log.Warn("several brevo companies carry one intercom_id; updating the first", "intercom_id", it.p.IntercomID, "count", len(found))
 		}
-		it.link.BrevoID = found[0].ID
+		it.link.BrevoID = found[0]
 		return false
 	}
 	if it.data.Process != 0 {
@@ -164,6 +192,38 @@ func (e *Engine) discoverCompany(ctx context.Context, it *companyItem, o *outcom
 		}
 	}
 	return false // the import did not create it: create it again
+}
+
+// knownCompanies lists the Brevo companies by intercom_id when the round
+// has more companies to find again than listing them all costs requests
+// (GET /companies is in Brevo's 100 requests/hour budget): nil when each
+// is better looked up on its own.
+func (e *Engine) knownCompanies(ctx context.Context, ready []store.Pending, links map[string]store.Link) (map[string][]string, error) {
+	need := 0
+	for _, p := range ready {
+		if l, ok := links[p.IntercomID]; ok && l.BrevoID == "" {
+			need++
+		}
+	}
+	total, err := e.st.CountLinks(ctx, e.id, store.KindCompany)
+	if err != nil {
+		return nil, err
+	}
+	pages := int(total)/brevo.MaxCompaniesPage + 1
+	if need <= pages {
+		return nil, nil
+	}
+	known := map[string][]string{}
+	for c, err := range e.bc.Companies.All(ctx, &brevo.ListCompaniesOptions{Sort: brevo.SortAsc}) {
+		if err != nil {
+			return nil, fmt.Errorf("list brevo companies to find %d created by imports: %w", need, err)
+		}
+		if id, ok := c.Attributes[companyAttrIntercomID].(string); ok && id != "" {
+			known[id] = append(known[id], c.ID)
+		}
+	}
+	e.log.Debug("brevo companies listed to find those imports created", "companies", len(known), "wanted", need)
+	return known, nil
 }
 
 // companyMembers resolves the emails of each company's contacts.
@@ -197,7 +257,7 @@ func (e *Engine) companyMembers(ctx context.Context, items []*companyItem) error
 // importCompanies writes companies with one import that creates new ones,
 // updates known ones and links their members, and one that unlinks
 // departed members.
-func (e *Engine) importCompanies(ctx context.Context, items []*companyItem, o *outcome) {
+func (e *Engine) importCompanies(ctx context.Context, items []*companyItem, o *outcome, created []store.Pending, mark store.InFlight) {
 	if len(items) == 0 {
 		return
 	}
@@ -212,6 +272,9 @@ func (e *Engine) importCompanies(ctx context.Context, items []*companyItem, o *o
 		}
 	}
 	pid, err := e.companyImport(ctx, rows, brevo.CompanyImportMapping{LinkEntities: true, UpdateExistingRecords: true})
+	if pid != 0 && len(created) > 0 {
+		e.journalProcess(ctx, created, mark, pid)
+	}
 	var unlinkPID int64
 	if err == nil && len(unlink) > 0 {
 		unlinkPID, err = e.companyImport(ctx, unlink, brevo.CompanyImportMapping{UnlinkEntities: true, UpdateExistingRecords: true})
@@ -229,6 +292,10 @@ func (e *Engine) importCompanies(ctx context.Context, items []*companyItem, o *o
 		e.mu.Unlock()
 	}
 	for _, it := range items {
+		if err != nil && errors.Is(err, brevo.ErrOutcomeUnknown) && it.link.BrevoID == "" {
+			o.keep(it.p) // journaled: looked up before it is created again
+			continue
+		}
 		if err != nil {
 			e.fail(o, it.p, fmt.Errorf("import brevo companies: %w", err))
 			continue

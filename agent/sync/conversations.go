@@ -26,6 +26,7 @@ type aggregates struct {
 	count, open, snoozed int
 	lastAt               int64
 	lastState            string
+	lastID               string // of the conversation that names lastState
 	lastRating           int
 	lastRatingAt         int64
 	lastRemark           bool
@@ -54,8 +55,8 @@ func aggregate(cs []store.Conversation) *aggregates {
 		}
 		// The most recently active conversation names the last state; ties
 		// break on the id, so the result does not depend on order.
-		if c.UpdatedAt > a.lastAt || (c.UpdatedAt == a.lastAt && c.ID > lastID(cs, a.lastAt)) {
-			a.lastAt, a.lastState = c.UpdatedAt, c.State
+		if c.UpdatedAt > a.lastAt || (c.UpdatedAt == a.lastAt && c.ID > a.lastID) {
+			a.lastAt, a.lastID, a.lastState = c.UpdatedAt, c.ID, c.State
 		}
 		if c.Rating > 0 {
 			a.ratings++
@@ -83,17 +84,6 @@ func aggregate(cs []store.Conversation) *aggregates {
 	}
 	sort.Strings(a.tags)
 	return a
-}
-
-// lastID is the largest id among conversations active at t.
-func lastID(cs []store.Conversation, t int64) string {
-	id := ""
-	for _, c := range cs {
-		if c.UpdatedAt == t && c.ID > id {
-			id = c.ID
-		}
-	}
-	return id
 }
 
 // lookup serves the conversations.* and ai_agent.* mapping sources.
@@ -238,7 +228,7 @@ func (e *Engine) planConversationsFull(ctx context.Context, gen int64) error {
 	}
 	cp.Cursor, cp.Since = "", max(cp.Since, started)
 	b := store.Batch{Checkpoints: map[string][]byte{cpConversations: encode(cp), cpConvBaseline: []byte("1")}}
-	return e.st.Apply(ctx, e.id, b)
+	return e.apply(ctx, b)
 }
 
 // planConversationsIncremental reads conversations updated since the
@@ -315,7 +305,7 @@ func (e *Engine) planConversationPage(ctx context.Context, cs []*intercom.Conver
 		s.record(ResourceConversations, OutcomeRead, int64(len(cs)))
 		s.record(ResourceConversations, OutcomeUnchanged, int64(len(cs)-len(b.Conversations)))
 	})
-	if err := e.st.Apply(ctx, e.id, b); err != nil {
+	if err := e.apply(ctx, b); err != nil {
 		return err
 	}
 	if len(b.Events) > 0 {
@@ -500,7 +490,7 @@ func (e *Engine) replanFromState(ctx context.Context, ids []string) error {
 		b.Enqueue = append(b.Enqueue, store.Pending{Kind: store.KindContact, IntercomID: id, Payload: encode(st)})
 	}
 	if len(b.Enqueue) > 0 {
-		if err := e.st.Apply(ctx, e.id, b); err != nil {
+		if err := e.apply(ctx, b); err != nil {
 			return err
 		}
 		e.notify()
@@ -591,7 +581,7 @@ func (e *Engine) handleEvent(ctx context.Context, item json.RawMessage) error {
 	if !ok {
 		return nil
 	}
-	if err := e.st.Apply(ctx, e.id, store.Batch{Events: []store.Event{se}}); err != nil {
+	if err := e.apply(ctx, store.Batch{Events: []store.Event{se}}); err != nil {
 		return err
 	}
 	e.notify()
@@ -620,7 +610,7 @@ func (e *Engine) planDataEvents(ctx context.Context, ids []string) error {
 		if len(b.Events) == 0 {
 			continue
 		}
-		if err := e.st.Apply(ctx, e.id, b); err != nil {
+		if err := e.apply(ctx, b); err != nil {
 			return err
 		}
 		e.notify()

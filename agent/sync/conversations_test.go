@@ -154,3 +154,17 @@ func tagIndex(tags []dataset.Tag, name string) int {
 	}
 	return -1
 }
+
+// TestAggregateLastStateTies: of conversations last updated in the same
+// second, the one with the greater id names the last state, whatever the
+// order they are read in.
+func TestAggregateLastStateTies(t *testing.T) {
+	a := store.Conversation{ID: "100000007", UpdatedAt: 50, State: "closed"}
+	b := store.Conversation{ID: "100000009", UpdatedAt: 50, State: "snoozed"}
+	c := store.Conversation{ID: "100000001", UpdatedAt: 40, State: "open"}
+	for _, order := range [][]store.Conversation{{a, b, c}, {b, a, c}, {c, a, b}, {c, b, a}} {
+		if got := aggregate(order).lastState; got != "snoozed" {
+			t.Errorf("order %v: last state %q, want snoozed (conversation %s)", []string{order[0].ID, order[1].ID, order[2].ID}, got, b.ID)
+		}
+	}
+}

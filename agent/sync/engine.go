@@ -59,8 +59,12 @@ type Options struct {
 	// PublicURL is the agent's public base URL; Brevo webhook
 	// subscriptions are registered at PublicURL + path.
 	PublicURL string
-	// Agent names this agent instance in the status.
+	// Agent names this agent instance in the status and the lease.
 	Agent string
+	// LeaseTTL is how long the connector's lease lasts unrenewed: how
+	// long a standby agent waits before taking over from one that died
+	// (default 15 s).
+	LeaseTTL time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 }
@@ -87,6 +91,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
 }
 
 // Engine syncs one connector.
@@ -104,9 +111,22 @@ type Engine struct {
 
 	// planning is set while a planner pass runs: the writer then waits for
 	// enough work to import in bulk.
-	planning  atomic.Bool
-	wake      chan struct{}
-	inboxWake chan struct{}
+	planning atomic.Bool
+	// lease is the connector's lease while this engine holds it; guarded
+	// is set once the engine runs under leases: Brevo writes then need one.
+	lease   atomic.Pointer[store.Lease]
+	guarded atomic.Bool
+	// recheck asks the writer to resolve journaled writes whose outcome
+	// was unknown (a timeout) before writing more.
+	recheck atomic.Bool
+	// importWait bounds how long an imported contact is looked for
+	// before its import is taken as not applied (tests shorten it).
+	importWait time.Duration
+	// unsentWait bounds how long a takeover looks for the rows of an
+	// import whose process was not recorded (most likely never sent).
+	unsentWait time.Duration
+	wake       chan struct{}
+	inboxWake  chan struct{}
 
 	writeMu            gosync.Mutex // one write round at a time
 	mu                 gosync.Mutex
@@ -239,7 +259,8 @@ func New(b config.Bundle, st store.Store, opts Options) (*Engine, error) {
 		}
 		log.SetLevel(hclog.LevelFromString(lvl))
 	}
-	e := &Engine{id: id, bundle: b, st: st, log: log, opts: opts, wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1)}
+	e := &Engine{id: id, bundle: b, st: st, log: log, opts: opts, wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1),
+		importWait: importWait, unsentWait: unsentImportWait}
 	icOpts := append([]intercom.Option{
 		intercom.WithBaseURL(b.Connector.IntercomBaseURL()),
 		intercom.WithVersion(b.Connector.APIVersion()),

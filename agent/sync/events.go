@@ -48,7 +48,7 @@ func (e *Engine) writeEvents(ctx context.Context) (int, error) {
 	if len(failed) > 0 {
 		mark.EventUpdates = append(mark.EventUpdates, store.EventUpdate{Keys: failed, State: store.EventFailed, Error: "payload not readable"})
 	}
-	if err := e.st.Apply(ctx, e.id, mark); err != nil {
+	if err := e.apply(ctx, mark); err != nil {
 		return 0, err
 	}
 	res, _, err := e.bc.Events.CreateBatch(ctx, batch)
@@ -81,7 +81,7 @@ func (e *Engine) writeEvents(ctx context.Context) (int, error) {
 			Error: fmt.Sprint(err), Attempt: true})
 		e.log.Warn("brevo events will be retried", "events", len(rest), "error", err)
 	}
-	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, upd); err != nil {
+	if err := e.apply(context.WithoutCancel(ctx), upd); err != nil {
 		return 0, err
 	}
 	e.count(func(s *Stats) { s.record(ResourceEvents, OutcomeWritten, int64(sent)) })

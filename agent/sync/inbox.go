@@ -164,7 +164,7 @@ func (e *Engine) handle(ctx context.Context, d store.Delivery) error {
 		// The lead merged away leaves its lists; the user it merged into
 		// gets them by its own rules.
 		if m.MergedFrom != nil && m.MergedFrom.ID != "" {
-			err := e.st.Apply(ctx, e.id, store.Batch{Enqueue: []store.Pending{{Kind: store.KindContact, IntercomID: m.MergedFrom.ID,
+			err := e.apply(ctx, store.Batch{Enqueue: []store.Pending{{Kind: store.KindContact, IntercomID: m.MergedFrom.ID,
 				Payload: encode(contactState{ExtID: m.MergedFrom.ID, Delete: true, Merged: true})}}})
 			if err != nil {
 				return err
@@ -193,7 +193,7 @@ func (e *Engine) handle(ctx context.Context, d store.Delivery) error {
 		if e.bundle.Connector.Sync.Companies {
 			b.Enqueue = []store.Pending{{Kind: store.KindCompany, IntercomID: id, Payload: encode(companyState{IntercomID: id, Delete: true})}}
 		}
-		if err := e.st.Apply(ctx, e.id, b); err != nil {
+		if err := e.apply(ctx, b); err != nil {
 			return err
 		}
 		e.notify()
@@ -287,7 +287,7 @@ func (e *Engine) planOne(ctx context.Context, c *intercom.Contact) error {
 
 // removeContact enqueues the removal of a contact gone from Intercom.
 func (e *Engine) removeContact(ctx context.Context, id string) error {
-	err := e.st.Apply(ctx, e.id, store.Batch{Enqueue: []store.Pending{{Kind: store.KindContact, IntercomID: id,
+	err := e.apply(ctx, store.Batch{Enqueue: []store.Pending{{Kind: store.KindContact, IntercomID: id,
 		Payload: encode(contactState{ExtID: id, Delete: true})}}})
 	if err == nil {
 		e.notify()
@@ -351,7 +351,7 @@ func (e *Engine) handleBrevo(ctx context.Context, d store.Delivery) error {
 		for _, l := range links {
 			b.Unlink = append(b.Unlink, store.Key{Kind: store.KindContact, IntercomID: l.IntercomID})
 		}
-		return e.st.Apply(ctx, e.id, b)
+		return e.apply(ctx, b)
 	case "contactUpdated":
 		if ev.EmailBlacklisted == nil || !*ev.EmailBlacklisted {
 			return nil // only a blacklisting travels back to Intercom

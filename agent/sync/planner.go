@@ -243,11 +243,11 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 		batch.Checkpoints[cpIncremental] = encode(incrementalCheckpoint{Since: cp.Started, CompaniesRead: read})
 	}
 	e.setProgress("", 0, 0)
-	return e.st.Apply(ctx, e.id, batch)
+	return e.apply(ctx, batch)
 }
 
 func (e *Engine) saveCheckpoint(ctx context.Context, name string, v any) error {
-	return e.st.PutCheckpoint(ctx, e.id, name, encode(v))
+	return e.apply(ctx, store.Batch{Checkpoints: map[string][]byte{name: encode(v)}})
 }
 
 // tagNames maps tag ids to names (contacts embed tag references only).
@@ -373,7 +373,7 @@ func (e *Engine) planCompanyPage(ctx context.Context, cos []*intercom.Company, g
 		s.record(ResourceCompanies, OutcomeRead, int64(len(cos)))
 		s.Enqueued += int64(len(b.Enqueue))
 	})
-	if err := e.st.Apply(ctx, e.id, b); err != nil {
+	if err := e.apply(ctx, b); err != nil {
 		return nil, err
 	}
 	if len(b.Enqueue) > 0 {
@@ -600,7 +600,7 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 		s.record(ResourceContacts, OutcomeRead, int64(len(cs)))
 		s.Enqueued += int64(len(b.Enqueue))
 	})
-	if err := e.st.Apply(ctx, e.id, b); err != nil {
+	if err := e.apply(ctx, b); err != nil {
 		return err
 	}
 	if len(b.Enqueue) > 0 {
@@ -754,7 +754,7 @@ func (e *Engine) planDeletions(ctx context.Context, gen int64, kinds []string) e
 						Payload: encode(companyState{IntercomID: l.IntercomID, Delete: true})})
 				}
 			}
-			if err := e.st.Apply(ctx, e.id, b); err != nil {
+			if err := e.apply(ctx, b); err != nil {
 				return err
 			}
 			e.log.Info("records gone from Intercom", "kind", kind, "count", len(page))

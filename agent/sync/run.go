@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	gosync "sync"
 	"time"
 
@@ -32,16 +33,40 @@ func configDigest(b config.Bundle) string {
 }
 
 // Sync runs one complete pass — plan, write, verify — and records it in
-// the status: what `tajo-agent sync --once` does.
+// the status: what `tajo-agent sync --once` does. It holds the connector's
+// lease meanwhile, and refuses to run while another agent holds it.
 func (e *Engine) Sync(ctx context.Context, o PassOptions) error {
-	e.restore(ctx)
-	if err := e.checkConfig(ctx, &o); err != nil {
-		return err
+	l, ok, err := e.acquire(ctx)
+	if err == nil && !ok {
+		// The holder may have died (a killed pass): its lease then runs
+		// out within the TTL. A running agent renews it meanwhile.
+		e.log.Info("waiting for the connector's lease", "holder", l.Holder, "until", l.ExpiresAt.UTC().Format(time.RFC3339))
+		wait := min(l.ExpiresAt.Sub(e.opts.Now()), e.opts.LeaseTTL) + 50*time.Millisecond
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
+		}
+		l, ok, err = e.acquire(ctx)
 	}
-	_ = e.WriteStatus(ctx, StateSyncing)
-	err := e.pass(ctx, o, func(ctx context.Context) error { return e.Drain(ctx) })
-	e.finish(ctx, err)
-	return err
+	if err != nil {
+		return fmt.Errorf("take the lease of connector %s: %w", e.id, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s runs connector %s (its lease lasts until %s unless renewed): a pass runs there; stop that agent to run one here",
+			ErrNotLeader, l.Holder, e.id, l.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return e.lead(ctx, l, func(ctx context.Context) error {
+		e.restore(ctx)
+		if err := e.takeOver(ctx); err != nil {
+			return fmt.Errorf("resolve the writes a previous agent left in flight: %w", err)
+		}
+		if err := e.checkConfig(ctx, &o); err != nil {
+			return err
+		}
+		_ = e.WriteStatus(ctx, StateSyncing)
+		err := e.pass(ctx, o, e.Drain)
+		e.finish(ctx, err)
+		return err
+	})
 }
 
 // pass plans with a writer running beside the planner (so Brevo writes
@@ -114,12 +139,6 @@ func (e *Engine) finish(ctx context.Context, err error) {
 // restore takes over what the previous agent reported (last sync), so a
 // restarted engine does not erase it from the status.
 func (e *Engine) restore(ctx context.Context) {
-	// Events a previous run was sending when it stopped may or may not
-	// have reached Brevo: never sent twice, they are recorded as unknown.
-	if err := e.st.Apply(ctx, e.id, store.Batch{EventUpdates: []store.EventUpdate{{From: store.EventSending, State: store.EventUnknown,
-		Error: "the agent stopped while sending"}}}); err != nil {
-		e.log.Warn("recover events in flight", "error", err)
-	}
 	st, err := e.st.GetStatus(ctx, e.id)
 	if err != nil {
 		return
@@ -147,25 +166,59 @@ func (e *Engine) checkConfig(ctx context.Context, o *PassOptions) error {
 		e.log.Info("configuration changed since the last full pass; running a full pass")
 	}
 	o.Full = true
-	return e.st.PutCheckpoint(ctx, e.id, cpConfig, []byte(digest))
+	return e.apply(ctx, store.Batch{Checkpoints: map[string][]byte{cpConfig: []byte(digest)}})
 }
 
-// Run syncs until ctx ends: a full pass when needed, then, in batch and
-// hybrid mode, an incremental pass every batch_interval; passes requested
-// on trigger run at once. The writer drains the outbox continuously (also
-// what webhooks enqueue). On cancellation the writer finishes its current
-// batch; every planner page is committed with its checkpoint.
+// Run syncs until ctx ends. Webhook deliveries are processed at once on
+// every agent; the passes and the Brevo writer run on the one agent that
+// holds the connector's lease (see lead): the others stand by and take
+// over when it is released (SIGTERM) or runs out (crash).
 func (e *Engine) Run(ctx context.Context, trigger <-chan PassOptions) error {
 	stop := make(chan struct{})
 	var workers gosync.WaitGroup
-	workers.Go(func() { e.runWriter(ctx, stop) })
 	workers.Go(func() { e.runInbox(ctx, stop) })
 	defer func() {
 		close(stop)
 		workers.Wait()
 	}()
-
 	e.restore(ctx)
+	for {
+		l, err := e.waitForLease(ctx)
+		if err != nil {
+			return nil // ctx ended
+		}
+		err = e.lead(ctx, l, func(ctx context.Context) error { return e.runLeader(ctx, trigger) })
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.setError(err)
+		e.log.Warn("no longer running this connector; standing by", "error", err)
+	}
+}
+
+// runLeader is what the lease holder does: settle what a previous holder
+// left, register Brevo webhooks, check the connections, then a full pass
+// when needed and, in batch and hybrid mode, an incremental pass every
+// batch_interval; passes requested on trigger run at once. The writer
+// drains the outbox continuously (also what webhooks enqueue). On
+// cancellation the writer finishes its current batch; every planner page
+// is committed with its checkpoint.
+func (e *Engine) runLeader(ctx context.Context, trigger <-chan PassOptions) error {
+	stop := make(chan struct{})
+	writer := make(chan struct{})
+	go func() {
+		defer close(writer)
+		e.runWriter(ctx, stop)
+	}()
+	defer func() {
+		close(stop)
+		<-writer
+	}()
+	if err := e.takeOver(ctx); err != nil && ctx.Err() == nil {
+		// Retried by the writer before it writes (recheck).
+		e.recheck.Store(true)
+		e.log.Error("resolve the writes a previous agent left in flight", "error", err)
+	}
 	if err := e.ReconcileBrevoWebhooks(ctx); err != nil {
 		e.log.Error("register brevo webhooks", "error", err)
 	}
@@ -307,6 +360,10 @@ func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
 func graceful(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), store.ErrFenced) {
+			cancel() // the lease is lost: another agent writes now
+			return
+		}
 		t := time.AfterFunc(grace, cancel)
 		context.AfterFunc(rctx, func() { t.Stop() })
 	})

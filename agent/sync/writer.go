@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -37,6 +38,16 @@ func (e *Engine) writeRound(ctx context.Context) (int, error) {
 	// the outcome; two at once would write the same records twice.
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
+	if err := e.mayWrite(); err != nil {
+		return 0, err
+	}
+	if e.recheck.Swap(false) {
+		// Writes of an earlier round whose outcome was unknown.
+		if err := e.recoverInFlight(ctx); err != nil {
+			e.recheck.Store(true)
+			return 0, err
+		}
+	}
 	if err := e.prepare(ctx); err != nil {
 		return 0, err
 	}
@@ -118,7 +129,16 @@ type outcome struct {
 	failed   int64
 	retried  int64
 	newest   int64           // newest Intercom updated_at written
+	unknown  map[string]bool // writes of unknown outcome (kind|id): they stay journaled
 	requeued map[string]bool // companies to rewrite
+}
+
+// keep leaves a journaled write of unknown outcome in flight.
+func (o *outcome) keep(p store.Pending) {
+	if o.unknown == nil {
+		o.unknown = map[string]bool{}
+	}
+	o.unknown[p.Kind+"|"+p.IntercomID] = true
 }
 
 func (o *outcome) done(p store.Pending) {
@@ -191,17 +211,31 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 			listOnly = append(listOnly, it)
 		}
 	}
+	var single []*contactItem
+	var groups [][]*contactItem
+	if len(writes) >= e.opts.ImportThreshold {
+		single, groups = importGroups(writes)
+	} else {
+		single = writes
+	}
+	gp := make([][]store.Pending, len(groups))
+	for i, g := range groups {
+		gp[i] = pendingOf(g)
+	}
+	journal, err := e.journal(ctx, pendingOf(slices.Concat(changes, single)), gp)
+	if err != nil {
+		return 0, err
+	}
 	lists := newListOps()
 	e.writeDeletes(ctx, deletes, lists, o)
 	for _, it := range changes {
 		e.writeEmailChange(ctx, it, o)
 	}
-	if len(writes) >= e.opts.ImportThreshold {
-		e.importContacts(ctx, writes, lists, o)
-	} else {
-		for _, it := range writes {
-			e.upsertContact(ctx, it, lists, o)
-		}
+	for _, it := range single {
+		e.upsertContact(ctx, it, lists, o)
+	}
+	for i, g := range groups {
+		e.importContacts(ctx, g, journal[i], lists, o)
 	}
 	for _, it := range listOnly {
 		lists.queue(it)
@@ -210,9 +244,13 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 	if err := e.requeueCompanies(ctx, o); err != nil {
 		return 0, err
 	}
+	e.settle(ctx, o, pendingOf(slices.Concat(changes, writes)))
 	// What Brevo accepted is recorded even when ctx ended meanwhile.
-	if err := e.st.Apply(context.WithoutCancel(ctx), e.id, o.batch); err != nil {
+	if err := e.apply(context.WithoutCancel(ctx), o.batch); err != nil {
 		return 0, err
+	}
+	if len(o.unknown) > 0 {
+		e.recheck.Store(true)
 	}
 	e.count(func(s *Stats) {
 		s.record(ResourceContacts, OutcomeWritten, o.written)
@@ -368,54 +406,148 @@ func (e *Engine) upsertContact(ctx context.Context, it *contactItem, lists *list
 	e.written(o, it)
 }
 
-// importContacts writes contacts in bulk: one import per set of lists to
-// add (Brevo applies an import's listIds to all of its rows) and blacklist
-// flag. Contacts that join no list cannot be imported (Brevo needs a list
-// per import) and are upserted one by one.
-func (e *Engine) importContacts(ctx context.Context, items []*contactItem, lists *listOps, o *outcome) {
-	groups := map[string][]*contactItem{}
+// importGroups splits the contacts to write in bulk into imports: one per
+// set of lists to add (Brevo applies an import's listIds to all of its
+// rows) and blacklist flag, rows in Intercom id order. Contacts that join
+// no list cannot be imported (Brevo needs a list per import) and are
+// upserted one by one (single).
+func importGroups(items []*contactItem) (single []*contactItem, groups [][]*contactItem) {
+	byKey := map[string][]*contactItem{}
 	var keys []string
 	for _, it := range items {
 		if len(it.add) == 0 {
-			e.upsertContact(ctx, it, lists, o)
+			single = append(single, it)
 			continue
 		}
 		k := fmt.Sprint(it.add, it.st.Blacklist)
-		if _, ok := groups[k]; !ok {
+		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
-		groups[k] = append(groups[k], it)
+		byKey[k] = append(byKey[k], it)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		g := groups[k]
-		rows := make([]brevo.ImportContact, len(g))
-		for i, it := range g {
-			rows[i] = brevo.ImportContact{Email: it.st.Email, ExtID: it.st.ExtID, Attributes: it.st.Attributes}
+		g := byKey[k]
+		slices.SortFunc(g, func(a, b *contactItem) int { return strings.Compare(a.p.IntercomID, b.p.IntercomID) })
+		groups = append(groups, g)
+	}
+	return single, groups
+}
+
+// journal records the contact data writes of a round as in flight before
+// they are sent, so that an agent taking over after a crash asks Brevo
+// whether they happened instead of writing them twice. It returns the
+// journal batch name of each import group. It also checks, fenced, that
+// this agent still holds the connector's lease.
+func (e *Engine) journal(ctx context.Context, single []store.Pending, groups [][]store.Pending) ([]store.InFlight, error) {
+	now := e.opts.Now()
+	round := strconv.FormatInt(now.UnixNano(), 36)
+	var b store.Batch
+	add := func(ps []store.Pending, batch string) {
+		for _, p := range ps {
+			b.InFlight = append(b.InFlight, store.InFlight{Kind: p.Kind, IntercomID: p.IntercomID, Version: p.Version, Batch: batch, At: now})
 		}
-		req := &brevo.ImportRequest{
-			Contacts: rows, ListIDs: g[0].add, EmailBlacklist: g[0].st.Blacklist,
-			UpdateExistingContacts: ptr(true), NotifyURL: e.opts.NotifyURL, DisableNotification: true,
+	}
+	add(single, round+"/one")
+	marks := make([]store.InFlight, len(groups))
+	for i, g := range groups {
+		marks[i] = store.InFlight{Batch: round + importBatchMark + strconv.Itoa(i), At: now}
+		add(g, marks[i].Batch)
+	}
+	if len(b.InFlight) == 0 {
+		return marks, nil
+	}
+	if err := e.apply(ctx, b); err != nil {
+		return nil, fmt.Errorf("journal writes: %w", err)
+	}
+	return marks, nil
+}
+
+// journalProcess records the Brevo import that carries journaled rows.
+func (e *Engine) journalProcess(ctx context.Context, rows []store.Pending, mark store.InFlight, process int64) {
+	var b store.Batch
+	for _, p := range rows {
+		b.InFlight = append(b.InFlight, store.InFlight{Kind: p.Kind, IntercomID: p.IntercomID, Version: p.Version,
+			Batch: mark.Batch, At: mark.At, Process: process})
+	}
+	if err := e.apply(context.WithoutCancel(ctx), b); err != nil {
+		e.log.Warn("journal brevo import process", "process", process, "error", err)
+	}
+}
+
+// settle clears the journal of the rows a round neither recorded nor
+// scheduled again (they were not sent). Rows left when ctx ended stay
+// journaled: whether their write went out is for the next holder to find.
+func (e *Engine) settle(ctx context.Context, o *outcome, sent []store.Pending) {
+	if ctx.Err() != nil {
+		return
+	}
+	closed := maps.Clone(o.unknown)
+	if closed == nil {
+		closed = map[string]bool{}
+	}
+	for _, p := range o.batch.Done {
+		closed[p.Kind+"|"+p.IntercomID] = true
+	}
+	for _, r := range o.batch.Retry {
+		closed[r.Kind+"|"+r.IntercomID] = true
+	}
+	for _, p := range sent {
+		if !closed[p.Kind+"|"+p.IntercomID] {
+			o.batch.InFlight = append(o.batch.InFlight, store.InFlight{Kind: p.Kind, IntercomID: p.IntercomID, Version: p.Version})
 		}
-		res, _, err := e.bc.Contacts.Import(ctx, req)
-		accepted := 0
-		if res != nil {
-			accepted = res.Submitted
-			e.trackImports(res.ProcessIDs, g[:accepted])
-			e.count(func(s *Stats) { s.Imports += int64(len(res.ProcessIDs)); s.ImportedContacts += int64(accepted) })
-		}
-		for i, it := range g {
-			if i < accepted {
-				if len(it.remove) > 0 {
-					it.add = nil
-					lists.queue(it)
-				} else {
-					e.written(o, it)
-				}
-				continue
+	}
+}
+
+func pendingOf(items []*contactItem) []store.Pending {
+	out := make([]store.Pending, len(items))
+	for i, it := range items {
+		out[i] = it.p
+	}
+	return out
+}
+
+// importContacts sends one import group. Once Brevo accepted it, its
+// process is journaled: a successor then asks Brevo about the process.
+func (e *Engine) importContacts(ctx context.Context, g []*contactItem, mark store.InFlight, lists *listOps, o *outcome) {
+	if err := e.mayWrite(); err != nil {
+		return // the rows stay journaled; the next holder resolves them
+	}
+	rows := make([]brevo.ImportContact, len(g))
+	for i, it := range g {
+		rows[i] = brevo.ImportContact{Email: it.st.Email, ExtID: it.st.ExtID, Attributes: it.st.Attributes}
+	}
+	req := &brevo.ImportRequest{
+		Contacts: rows, ListIDs: g[0].add, EmailBlacklist: g[0].st.Blacklist,
+		UpdateExistingContacts: ptr(true), NotifyURL: e.opts.NotifyURL, DisableNotification: true,
+	}
+	res, _, err := e.bc.Contacts.Import(ctx, req)
+	accepted := 0
+	if res != nil {
+		accepted = res.Submitted
+		e.trackImports(res.ProcessIDs, g[:accepted])
+		e.count(func(s *Stats) { s.Imports += int64(len(res.ProcessIDs)); s.ImportedContacts += int64(accepted) })
+	}
+	if accepted > 0 {
+		e.journalProcess(ctx, pendingOf(g[:accepted]), mark, res.ProcessIDs[len(res.ProcessIDs)-1])
+	}
+	for i, it := range g {
+		if i < accepted {
+			if len(it.remove) > 0 {
+				it.add = nil
+				lists.queue(it)
+			} else {
+				e.written(o, it)
 			}
-			e.fail(o, it.p, fmt.Errorf("import brevo contacts: %w", err))
+			continue
 		}
+		if errors.Is(err, brevo.ErrOutcomeUnknown) {
+			// Brevo may or may not have the rows: they stay journaled and
+			// are checked before they are written again.
+			o.keep(it.p)
+			continue
+		}
+		e.fail(o, it.p, fmt.Errorf("import brevo contacts: %w", err))
 	}
 }
 
@@ -600,6 +732,9 @@ func (e *Engine) verifyImportsLocked(ctx context.Context) error {
 // before it asks Brevo for the process status.
 const importWait = 2 * time.Minute
 
+// unsentImportWait: see Engine.unsentWait.
+const unsentImportWait = 15 * time.Second
+
 func (e *Engine) awaitImport(ctx context.Context, ib importBatch) error {
 	if ib.kind == store.KindCompany {
 		// One poll or two per pass: companies are imported once per round.
@@ -608,7 +743,7 @@ func (e *Engine) awaitImport(ctx context.Context, ib importBatch) error {
 	}
 	if len(ib.ids) > 0 {
 		probe := ib.ids[len(ib.ids)-1]
-		deadline := e.opts.Now().Add(importWait)
+		deadline := e.opts.Now().Add(e.importWait)
 		for attempt := 1; ; attempt++ {
 			_, _, err := e.bc.Contacts.Get(ctx, brevo.ByExtID(probe))
 			if err == nil {
@@ -640,5 +775,5 @@ func (e *Engine) forget(ctx context.Context, kind string, ids []string) error {
 		l.Hash = ""
 		b.Links = append(b.Links, l)
 	}
-	return e.st.Apply(ctx, e.id, b)
+	return e.apply(ctx, b)
 }

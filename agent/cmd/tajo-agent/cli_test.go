@@ -33,3 +33,12 @@ func TestVersionAndSchema(t *testing.T) {
 		t.Errorf("unknown command: %d %q", code, errs)
 	}
 }
+
+func TestRunLeaseTTLRange(t *testing.T) {
+	for _, ttl := range []string{"1s", "11m0s"} {
+		code, _, errs := runCLI(t, "run", "--lease-ttl", ttl)
+		if code != exitUsage || !strings.Contains(errs, "--lease-ttl "+ttl+" is out of range") {
+			t.Errorf("run --lease-ttl %s: exit %d %q", ttl, code, errs)
+		}
+	}
+}

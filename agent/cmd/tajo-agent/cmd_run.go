@@ -25,9 +25,14 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	adminListen := fs.String("admin-listen", "", "serve /healthz, /readyz and /metrics on this address instead of --listen (e.g. 127.0.0.1:9090)")
 	publicURL := fs.String("public-url", "", "the agent's public base URL, for Brevo webhooks and import notifications (e.g. https://tajo.example.com)")
 	agent := fs.String("agent-id", agentID(), "name of this agent instance in the status and leases")
+	leaseTTL := fs.Duration("lease-ttl", sync.DefaultLeaseTTL, "how long a connector's lease lasts unrenewed: how soon a standby agent takes over from one that died (5s to 10m)")
 	lf := e.logFlags(fs)
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if *leaseTTL < 5*time.Second || *leaseTTL > 10*time.Minute {
+		fmt.Fprintf(e.stderr, "tajo-agent run: --lease-ttl %s is out of range: give 5s to 10m (default %s)\n", *leaseTTL, sync.DefaultLeaseTTL)
+		return exitUsage
 	}
 	if *adminListen != "" && *adminListen == *listen {
 		fmt.Fprintln(e.stderr, "tajo-agent run: --admin-listen and --listen are the same address; give only --listen to share it")
@@ -45,6 +50,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	opts := e.engineOptions(log, *agent)
 	opts.PublicURL = *publicURL
+	opts.LeaseTTL = *leaseTTL
 	sup := sync.NewSupervisor(st, opts)
 	receiver := webhook.NewReceiver(st, log, sup.WakeInbox)
 	sup.SetReceiver(receiver)

@@ -32,7 +32,10 @@ type statusJSON struct {
 	Errors              []string        `json:"errors,omitempty"`
 	Progress            *store.Progress `json:"progress,omitempty"`
 	Agent               string          `json:"agent,omitempty"`
-	UpdatedAt           *time.Time      `json:"updatedAt"`
+	// Leader is the agent holding the connector's lease (running its
+	// passes and Brevo writes); empty when none runs it.
+	Leader    string     `json:"leader,omitempty"`
+	UpdatedAt *time.Time `json:"updatedAt"`
 }
 
 func cmdStatus(ctx context.Context, e *env, args []string) int {
@@ -75,6 +78,11 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 		if j.State == "" {
 			j.State = "never_run"
 		}
+		if holder, held, err := st.LeaseHolder(ctx, id); err != nil {
+			return e.errorf("%v", err)
+		} else if held {
+			j.Leader = holder
+		}
 		if !s.LastSync.IsZero() {
 			t := s.LastSync.UTC()
 			j.LastSync = &t
@@ -112,6 +120,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 	}
 	tw.Flush()
 	for _, j := range out {
+		if j.Leader != "" {
+			fmt.Fprintf(e.stdout, "\n%s: run by %s", j.Connector, j.Leader)
+		}
 		if j.Progress != nil {
 			fmt.Fprintf(e.stdout, "\n%s: %s", j.Connector, progressText(j.Progress))
 		}

@@ -151,6 +151,8 @@ var Dialect = sqlstore.Dialect{
 	// Workers on several agents claim deliveries without waiting on each
 	// other: a row one of them locked is skipped by the others.
 	ClaimSuffix: " FOR UPDATE SKIP LOCKED",
+	ForUpdate:   " FOR UPDATE",
+	ForKeyShare: " FOR KEY SHARE",
 	// A transaction-scoped advisory lock: two agents starting together on a
 	// new database migrate it once; the second waits, then finds the
 	// schema current. The lock goes with the transaction, also when the

@@ -43,10 +43,17 @@ func TestURLs(t *testing.T) {
 		"mysql://localhost/x": "not supported",
 		"":                    "TAJO_STORE",
 		"postgres//nothing":   "not a URL",
+		// A # would end the path: Go names subtests "#00", so t.TempDir()
+		// of such a test would open a file named after the parent test.
+		"sqlite:///tmp/Test#00/001/tajo.db": "%23",
+		"postgres://u:pa#ss@localhost/tajo": "%23",
 	} {
 		_, err := store.Open(ctx, url)
 		if err == nil || !strings.Contains(err.Error(), sub) {
 			t.Errorf("Open(%q) = %v; want %q", url, err, sub)
+		}
+		if err != nil && strings.Contains(err.Error(), "ss@") {
+			t.Errorf("Open(%q): the error shows what follows the #: %v", url, err)
 		}
 	}
 }

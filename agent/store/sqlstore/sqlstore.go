@@ -36,6 +36,14 @@ type Dialect struct {
 	ForeignTables func(ctx context.Context, db *sql.DB) ([]string, error)
 	// Notify is called inside the transaction that bumped the revision.
 	Notify func(ctx context.Context, tx *sql.Tx, revision int64) error
+	// ForUpdate locks the rows a transaction reads to decide on them
+	// (" FOR UPDATE"); SQLite's write transactions are serial already.
+	ForUpdate string
+	// ForKeyShare locks a row against deletion and key changes only, not
+	// against updates of its other columns (PostgreSQL: FOR KEY SHARE):
+	// fenced batches hold it on the lease row, so renewals never wait for
+	// them while a takeover (FOR UPDATE) does.
+	ForKeyShare string
 	// ClaimSuffix ends the query that claims inbox deliveries, e.g.
 	// " FOR UPDATE SKIP LOCKED" where concurrent claimers must not wait
 	// on each other's rows.
@@ -484,7 +492,7 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, connectorID, name string) 
 }
 
 // runtimeTables hold the agent's per-connector state.
-var runtimeTables = []string{"status", "checkpoints", "links", "pending", "members", "failures", "inbox", "conversations", "events"}
+var runtimeTables = []string{"status", "checkpoints", "links", "pending", "members", "failures", "inbox", "conversations", "events", "leases"}
 
 // PurgeConnector implements store.Store.
 func (s *Store) PurgeConnector(ctx context.Context, connectorID string) error {

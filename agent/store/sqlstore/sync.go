@@ -93,6 +93,11 @@ func (s *Store) Apply(ctx context.Context, connectorID string, b store.Batch) er
 }
 
 func (s *Store) applyBatch(st *stmts, c string, b store.Batch) error {
+	if b.Fence != nil {
+		if err := s.checkFence(st.ctx, st.tx, c, b.Fence); err != nil {
+			return err
+		}
+	}
 	ts := now()
 	for _, l := range b.Links {
 		data := string(l.Data)
@@ -122,7 +127,8 @@ func (s *Store) applyBatch(st *stmts, c string, b store.Batch) error {
 		if _, err := st.exec(`INSERT INTO pending (connector_id, kind, intercom_id, payload, version, attempts, not_before, last_error, enqueued_at)
 			VALUES (?, ?, ?, ?, 1, 0, 0, '', ?)
 			ON CONFLICT (connector_id, kind, intercom_id) DO UPDATE SET payload = excluded.payload, version = pending.version + 1,
-				attempts = 0, not_before = 0, last_error = ''`,
+				attempts = 0, not_before = 0, last_error = '', in_flight = '', in_flight_at = 0, in_flight_process = 0
+			WHERE pending.payload <> excluded.payload`,
 			c, p.Kind, p.IntercomID, string(p.Payload), ts); err != nil {
 			return fmt.Errorf("enqueue %s %s: %w", p.Kind, p.IntercomID, err)
 		}
@@ -133,9 +139,16 @@ func (s *Store) applyBatch(st *stmts, c string, b store.Batch) error {
 			return fmt.Errorf("complete %s %s: %w", p.Kind, p.IntercomID, err)
 		}
 	}
-	for _, r := range b.Retry {
-		if _, err := st.exec(`UPDATE pending SET attempts = attempts + 1, not_before = ?, last_error = ?
+	for _, f := range b.InFlight {
+		if _, err := st.exec(`UPDATE pending SET in_flight = ?, in_flight_at = ?, in_flight_process = ?
 			WHERE connector_id = ? AND kind = ? AND intercom_id = ? AND version = ?`,
+			f.Batch, micros(f.At), f.Process, c, f.Kind, f.IntercomID, f.Version); err != nil {
+			return fmt.Errorf("journal %s %s: %w", f.Kind, f.IntercomID, err)
+		}
+	}
+	for _, r := range b.Retry {
+		if _, err := st.exec(`UPDATE pending SET attempts = attempts + 1, not_before = ?, last_error = ?, in_flight = '', in_flight_at = 0,
+			in_flight_process = 0 WHERE connector_id = ? AND kind = ? AND intercom_id = ? AND version = ?`,
 			micros(r.NotBefore), r.Error, c, r.Kind, r.IntercomID, r.Version); err != nil {
 			return fmt.Errorf("retry %s %s: %w", r.Kind, r.IntercomID, err)
 		}
@@ -351,7 +364,7 @@ func (s *Store) queryPending(ctx context.Context, q string, args []any) ([]store
 // ReadyPending implements store.SyncState.
 func (s *Store) ReadyPending(ctx context.Context, connectorID, kind string, at time.Time, limit int) ([]store.Pending, error) {
 	return s.queryPending(ctx, `SELECT `+pendingColumns+` FROM pending WHERE connector_id = ? AND kind = ? AND not_before <= ?
-		ORDER BY enqueued_at, intercom_id LIMIT `+strconv.Itoa(max(limit, 1)), []any{connectorID, kind, at.UnixMicro()})
+		AND in_flight = '' ORDER BY enqueued_at, intercom_id LIMIT `+strconv.Itoa(max(limit, 1)), []any{connectorID, kind, at.UnixMicro()})
 }
 
 // CountPending implements store.SyncState.

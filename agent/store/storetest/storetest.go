@@ -50,6 +50,9 @@ func Run(t *testing.T, b Backend) {
 	for name, fn := range conversationTests() {
 		tests[name] = fn
 	}
+	for name, fn := range leaseTests() {
+		tests[name] = fn
+	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
