@@ -408,6 +408,11 @@ func (c *Client) do(ctx context.Context, r *request) (*Response, error) {
 			if ctx.Err() != nil {
 				info.Err = ctx.Err()
 				c.observe(info)
+				if !r.safe && !notSent(err) {
+					// Cancelled with the request on its way: it may have
+					// been applied (an import, events).
+					return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, c.ctxErr(r, ctx.Err()))
+				}
 				return nil, c.ctxErr(r, ctx.Err())
 			}
 			err = c.transportErr(r, err)

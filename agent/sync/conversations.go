@@ -588,9 +588,47 @@ func (e *Engine) handleEvent(ctx context.Context, item json.RawMessage) error {
 	return nil
 }
 
+// cpEventsBaseline holds the unix time from which Intercom data events are
+// sent as they come: the start of the first full pass with sync.events on.
+// Older ones (history) are sent only by a backfill.
+const cpEventsBaseline = "events.baseline"
+
+// markEventsBaseline sets the data events baseline to started when events
+// are synced and no baseline exists, and forgets it when they are not (so
+// turning them on again does not replay what happened meanwhile).
+func (e *Engine) markEventsBaseline(ctx context.Context, started int64) error {
+	_, err := e.st.GetCheckpoint(ctx, e.id, cpEventsBaseline)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	case e.bundle.Connector.Sync.Events && err != nil:
+		return e.apply(ctx, store.Batch{Checkpoints: map[string][]byte{cpEventsBaseline: []byte(strconv.FormatInt(started, 10))}})
+	case !e.bundle.Connector.Sync.Events && err == nil:
+		return e.apply(ctx, store.Batch{Checkpoints: map[string][]byte{cpEventsBaseline: nil}})
+	}
+	return nil
+}
+
+// eventsBaseline returns the data events baseline (0 when none is set).
+func (e *Engine) eventsBaseline(ctx context.Context) (int64, error) {
+	b, err := e.st.GetCheckpoint(ctx, e.id, cpEventsBaseline)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint %s of connector %s is not a unix time (%q): run tajo-agent reset %s", cpEventsBaseline, e.id, b, e.id)
+	}
+	return n, nil
+}
+
 // planDataEvents reads the data events of contacts (Intercom lists only the
-// last 90 days of a contact's events) and queues those not sent yet.
-func (e *Engine) planDataEvents(ctx context.Context, ids []string) error {
+// last 90 days of a contact's events) and queues those created since since
+// and not sent yet.
+func (e *Engine) planDataEvents(ctx context.Context, ids []string, since int64) error {
 	if !e.bundle.Connector.Sync.Events {
 		return nil
 	}
@@ -602,6 +640,9 @@ func (e *Engine) planDataEvents(ctx context.Context, ids []string) error {
 			}
 			if err != nil {
 				return fmt.Errorf("list Intercom events of %s: %w", id, err)
+			}
+			if int64(ev.CreatedAt) < since {
+				continue // history: sent by a backfill only
 			}
 			if se, ok := e.dataEvent(ev, id); ok {
 				b.Events = append(b.Events, se)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/tajo/terraform-provider-tajo/agent/config"
 	"github.com/tajo/terraform-provider-tajo/agent/sandbox/dataset"
@@ -167,4 +168,79 @@ func TestAggregateLastStateTies(t *testing.T) {
 			t.Errorf("order %v: last state %q, want snoozed (conversation %s)", []string{order[0].ID, order[1].ID, order[2].ID}, got, b.ID)
 		}
 	}
+}
+
+// TestDataEvents: Intercom data events reach Brevo as events — new ones
+// with the incremental pass of their contact, filtered by event_names,
+// once; history (events before the connector synced) only through a
+// backfill, and then only the 90 days Intercom lists.
+func TestDataEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 150)
+	e.bundle.Connector.Sync.Events = true
+	e.bundle.Connector.EventNames = []string{"upgraded_plan", "order-placed"}
+	ic := e.sb.Intercom
+	users := someUsers(e, 3)
+	// History: an event before the connector synced, of a contact that
+	// changes later.
+	if err := ic.AddEvent(users[0], dataset.Event{Name: "upgraded_plan", CreatedAt: ic.Now().Add(-10 * 24 * time.Hour).Unix()}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(PassOptions{})
+	e.exact()
+	if ev := brevoEvents(e); len(ev) != 0 {
+		t.Fatalf("the full sync sent %d events: history is not replayed as events", len(ev))
+	}
+	now := ic.Now().Unix()
+	var want []string
+	for i, id := range users {
+		if err := ic.AddEvent(id, dataset.Event{Name: "order-placed", CreatedAt: now + int64(i), Metadata: map[string]string{"order_id": fmt.Sprint("A", i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ic.AddEvent(id, dataset.Event{Name: "viewed_pricing", CreatedAt: now + int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "order-placed "+id)
+	}
+	sort.Strings(want)
+	e.sync(PassOptions{})
+	if got := brevoEvents(e); !slices.Equal(got, want) {
+		t.Fatalf("events after the incremental pass:\n got  %v\n want %v", got, want)
+	}
+	for _, ev := range e.sb.Brevo.Events() {
+		if ev.EventProperties["order_id"] == nil || ev.EventProperties["tajo_event_id"] == nil {
+			t.Errorf("event %s of %v lacks its properties: %v", ev.Name, ev.Identifiers, ev.EventProperties)
+		}
+	}
+	e.sync(PassOptions{})
+	if got := brevoEvents(e); !slices.Equal(got, want) {
+		t.Fatalf("a second pass sent events again: %v", got)
+	}
+
+	// Backfill: the listed history (90 days) of every synced contact.
+	horizon := ic.Now().Add(-90 * 24 * time.Hour).Unix()
+	history := 0
+	for _, id := range ic.ContactIDs() {
+		if _, ok := e.sb.Brevo.ContactByExtID(id); !ok {
+			continue // not synced (a lead without email)
+		}
+		for _, ev := range ic.Events(id) {
+			if ev.Name == "upgraded_plan" && ev.CreatedAt >= horizon {
+				history++
+			}
+		}
+	}
+	if history == 0 {
+		t.Fatal("the dataset has no upgraded_plan event in the last 90 days: the backfill would prove nothing")
+	}
+	for range 2 {
+		e.sync(PassOptions{Full: true, Resources: []string{ResourceEvents}})
+	}
+	if n := len(e.sb.Brevo.Events()) - len(want); n != history {
+		t.Errorf("backfill sent %d events, want %d upgraded_plan events of the last 90 days", n, history)
+	}
+	if d := e.sb.Brevo.DuplicateEvents(); len(d) != 0 {
+		t.Errorf("duplicate events: %v", d)
+	}
+	t.Logf("%d new events sent with their contacts' pass (1 filtered out each), %d history events by backfill, none twice", len(want), history)
 }

@@ -115,6 +115,7 @@ type Engine struct {
 	// lease is the connector's lease while this engine holds it; guarded
 	// is set once the engine runs under leases: Brevo writes then need one.
 	lease   atomic.Pointer[store.Lease]
+	leaseMu gosync.Mutex // one renewal at a time
 	guarded atomic.Bool
 	// recheck asks the writer to resolve journaled writes whose outcome
 	// was unknown (a timeout) before writing more.

@@ -30,12 +30,56 @@ var ErrNotLeader = errors.New("another agent holds the connector's lease")
 
 // apply writes a batch; while this engine holds the connector's lease the
 // batch is fenced by it, so an agent that lost the lease (paused, cut off)
-// cannot record anything after its successor took over.
+// cannot record anything after its successor took over. A batch fenced off
+// because the lease lapsed unrenewed (a slow store) is applied once more
+// if the lease could be renewed or taken again with nobody in between.
 func (e *Engine) apply(ctx context.Context, b store.Batch) error {
-	if l := e.lease.Load(); l != nil {
-		b.Fence = &store.Fence{Holder: l.Holder, Token: l.Token}
+	for retried := false; ; retried = true {
+		l := e.lease.Load()
+		if l != nil {
+			b.Fence = &store.Fence{Holder: l.Holder, Token: l.Token}
+		}
+		err := e.st.Apply(ctx, e.id, b)
+		if err == nil || l == nil || retried || !errors.Is(err, store.ErrFenced) {
+			return err
+		}
+		if held, rerr := e.refreshLease(ctx); !held || rerr != nil {
+			return err
+		}
 	}
-	return e.st.Apply(ctx, e.id, b)
+}
+
+// refreshLease renews the lease. When it lapsed unrenewed it is taken
+// again, and kept if no other agent held it meanwhile (its token then grew
+// by exactly one): nothing was written by anyone else. held is false when
+// the lease is lost; err is a store failure (the lease may still hold).
+func (e *Engine) refreshLease(ctx context.Context) (held bool, err error) {
+	e.leaseMu.Lock()
+	defer e.leaseMu.Unlock()
+	l := e.lease.Load()
+	if l == nil {
+		return false, nil
+	}
+	nl, err := e.st.RenewLease(ctx, *l, e.opts.LeaseTTL, e.opts.Now())
+	if err == nil {
+		e.lease.Store(&nl)
+		return true, nil
+	}
+	if !errors.Is(err, store.ErrFenced) {
+		return true, err
+	}
+	al, ok, err := e.acquire(ctx)
+	if err != nil {
+		return true, err
+	}
+	if ok && al.Token == l.Token+1 {
+		e.log.Warn("the lease lapsed before it was renewed (a slow store?); taken again, nobody else held it", "token", al.Token)
+		e.lease.Store(&al)
+		e.recheck.Store(true) // writes recorded under the old token may have failed
+		return true, nil
+	}
+	e.lease.Store(nil)
+	return false, nil
 }
 
 // leading reports whether the engine may still start a Brevo write: it
@@ -68,12 +112,15 @@ func (e *Engine) holder() string {
 func (e *Engine) Leader() bool { return e.lease.Load() != nil }
 
 // mayWrite refuses Brevo writes once the engine runs under leases without
-// holding one (lost, or too close to its expiry).
-func (e *Engine) mayWrite() error {
-	if e.guarded.Load() && !e.leading() {
-		return ErrNotLeader
+// holding one (lost, or too close to its expiry to renew in time).
+func (e *Engine) mayWrite(ctx context.Context) error {
+	if !e.guarded.Load() || e.leading() {
+		return nil
 	}
-	return nil
+	if held, err := e.refreshLease(ctx); held && err == nil && e.leading() {
+		return nil
+	}
+	return ErrNotLeader
 }
 
 // acquire takes the connector's lease; ok is false while another agent
@@ -125,20 +172,14 @@ func (e *Engine) keepLease(ctx context.Context, cancel context.CancelCauseFunc) 
 			return
 		case <-time.After(wait):
 		}
-		l := e.lease.Load()
-		if l == nil {
-			return
-		}
-		nl, err := e.st.RenewLease(ctx, *l, e.opts.LeaseTTL, e.opts.Now())
+		held, err := e.refreshLease(ctx)
 		switch {
+		case !held:
+			e.log.Warn("lease lost to another agent; stopping this connector's passes and writes")
+			cancel(store.ErrFenced)
+			return
 		case err == nil:
 			failures = 0
-			e.lease.Store(&nl)
-		case errors.Is(err, store.ErrFenced):
-			e.log.Warn("lease lost to another agent; stopping this connector's passes and writes")
-			e.lease.Store(nil)
-			cancel(err)
-			return
 		default:
 			// The store is unreachable: keep trying until the lease runs
 			// out, then stop acting (the next holder will be fenced in).

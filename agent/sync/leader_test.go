@@ -20,6 +20,11 @@ import (
 
 var errCrashed = errors.New("test: the agent crashed")
 
+// testLeaseTTL is short, so that a takeover after a crash comes soon, and
+// long enough for renewals on a loaded test machine (SQLite serialises
+// them with every other write).
+const testLeaseTTL = 3 * time.Second
+
 // crashingStore plays an agent that dies at the batch crash picks: that
 // batch and everything after it is lost, the lease is neither renewed nor
 // released.
@@ -113,7 +118,7 @@ func TestTakeOverResolvesWritesInFlight(t *testing.T) {
 			// A: dies at the chosen point; its lease is not released.
 			crashing := &crashingStore{Store: e.st, crash: tc.crash}
 			oa := e.options()
-			oa.Agent, oa.LeaseTTL = "agent-a", time.Second
+			oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
 			if tc.upserts {
 				oa.ImportThreshold = 1 << 30
 			}
@@ -136,7 +141,7 @@ func TestTakeOverResolvesWritesInFlight(t *testing.T) {
 			}
 			// B: takes over once A's lease ran out, and finishes.
 			ob := e.options()
-			ob.Agent, ob.LeaseTTL = "agent-b", time.Second
+			ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
 			if tc.upserts {
 				ob.ImportThreshold = 1 << 30
 			}
@@ -171,7 +176,7 @@ func TestTakeOverAtAnyPoint(t *testing.T) {
 			var batches atomic.Int64
 			crashing := &crashingStore{Store: e.st, crash: func(store.Batch) bool { return batches.Add(1) == n }}
 			oa := e.options()
-			oa.Agent, oa.LeaseTTL = "agent-a", time.Second
+			oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
 			a, err := New(e.bundle, crashing, oa)
 			if err != nil {
 				t.Fatal(err)
@@ -183,7 +188,7 @@ func TestTakeOverAtAnyPoint(t *testing.T) {
 			}
 			before := e.sb.Brevo.ContactCount()
 			ob := e.options()
-			ob.Agent, ob.LeaseTTL = "agent-b", time.Second
+			ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
 			b, err := New(e.bundle, e.st, ob)
 			if err != nil {
 				t.Fatal(err)
@@ -271,7 +276,7 @@ func TestSyncWaitsForTheLease(t *testing.T) {
 		t.Fatalf("acquire: %v %v", ok, err)
 	}
 	o := e.options()
-	o.LeaseTTL = 200 * time.Millisecond
+	o.LeaseTTL = testLeaseTTL
 	eng, err := New(e.bundle, e.st, o)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +311,7 @@ func TestRunStandsByAndTakesOver(t *testing.T) {
 	}
 	start := func(name string) *agent {
 		o := e.options()
-		o.Agent, o.LeaseTTL = name, time.Second
+		o.Agent, o.LeaseTTL = name, testLeaseTTL
 		eng, err := New(e.bundle, e.st, o)
 		if err != nil {
 			t.Fatal(err)
@@ -320,7 +325,7 @@ func TestRunStandsByAndTakesOver(t *testing.T) {
 	a := start("agent-a")
 	waitFor(t, 2*time.Minute, "agent a syncs", func() bool { return a.Leader() && !a.Stats().LastSuccess.IsZero() })
 	b := start("agent-b")
-	time.Sleep(1500 * time.Millisecond) // more than the lease TTL
+	time.Sleep(testLeaseTTL + 500*time.Millisecond) // more than the lease TTL
 	if b.Leader() || b.Stats().IntercomRequests != 0 || b.Stats().BrevoRequests != 0 {
 		t.Fatalf("standby agent leads (%v) or called the APIs: %+v", b.Leader(), b.Stats())
 	}
@@ -359,4 +364,122 @@ func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestEventsNotResentAfterCrash: an agent dies right after Brevo accepted
+// a batch of events, before it recorded them as sent. The agent that takes
+// over records them as of unknown outcome and never sends them again.
+func TestEventsNotResentAfterCrash(t *testing.T) {
+	t.Parallel()
+	e := convEnv(t, 300)
+	e.sync(PassOptions{})
+	ic := e.sb.Intercom
+	closed := 0
+	for _, id := range ic.ConversationIDs() {
+		c, _ := ic.Conversation(id)
+		ct, _ := ic.Contact(ic.Dataset().ContactID(c.Contact))
+		if c.State != dataset.StateOpen || ct.Email == "" {
+			continue
+		}
+		if err := ic.UpdateConversation(id, func(c *dataset.Conversation) {
+			c.State, c.Statistics.LastCloseAt = dataset.StateClosed, ic.Now().Unix()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if closed++; closed == 8 {
+			break
+		}
+	}
+	sentOutcome := func(b store.Batch) bool {
+		for _, u := range b.EventUpdates {
+			if u.State == store.EventSent {
+				return true
+			}
+		}
+		return false
+	}
+	crashing := &crashingStore{Store: e.st, crash: sentOutcome}
+	oa := e.options()
+	oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
+	a, err := New(e.bundle, crashing, oa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := a.Sync(ctx, PassOptions{}); err == nil || !crashing.crashed.Load() {
+		t.Fatalf("agent a did not crash after sending events: %v", err)
+	}
+	inBrevo := len(e.sb.Brevo.Events())
+	if inBrevo < closed {
+		t.Fatalf("%d events in Brevo before the crash, want %d", inBrevo, closed)
+	}
+	ob := e.options()
+	ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
+	b, err := New(e.bundle, e.st, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Sync(ctx, PassOptions{}); err != nil {
+		t.Fatalf("agent b: %v", err)
+	}
+	e.exact()
+	if d := e.sb.Brevo.DuplicateEvents(); len(d) != 0 {
+		t.Fatalf("events sent twice: %v", d)
+	}
+	if n := len(e.sb.Brevo.Events()); n != inBrevo {
+		t.Fatalf("%d events in Brevo after the takeover, %d before", n, inBrevo)
+	}
+	unknown, _ := e.st.CountEvents(ctx, "intercom", store.EventUnknown)
+	if unknown != int64(inBrevo) {
+		t.Fatalf("%d events recorded as of unknown outcome, want the %d in flight at the crash", unknown, inBrevo)
+	}
+	t.Logf("%d events in flight at the crash: in Brevo once, recorded as of unknown outcome, not resent", inBrevo)
+}
+
+// stallingStore delays one lease renewal past the lease's expiry, as a
+// store stalled by a long checkpoint or a failover of its own would.
+type stallingStore struct {
+	store.Store
+	renewals atomic.Int64
+	stall    time.Duration
+}
+
+func (s *stallingStore) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration, now time.Time) (store.Lease, error) {
+	if s.renewals.Add(1) == 2 {
+		select {
+		case <-time.After(s.stall):
+		case <-ctx.Done():
+			return l, ctx.Err()
+		}
+		now = time.Now()
+	}
+	return s.Store.RenewLease(ctx, l, ttl, now)
+}
+
+// TestLeaseLapseWithoutRival: when a renewal comes too late and no other
+// agent took the lease meanwhile, the agent takes it again and carries on:
+// the pass completes, exact, nothing written twice.
+func TestLeaseLapseWithoutRival(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 400)
+	st := &stallingStore{Store: e.st, stall: testLeaseTTL + time.Second}
+	o := e.options()
+	o.LeaseTTL = testLeaseTTL
+	eng, err := New(e.bundle, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := eng.Sync(ctx, PassOptions{}); err != nil {
+		t.Fatalf("sync across a lapsed lease: %v", err)
+	}
+	if st.renewals.Load() < 2 {
+		t.Fatalf("%d renewals: the pass ended before the stall", st.renewals.Load())
+	}
+	e.exact()
+	contactWritesOnce(t, e.sb.Brevo)
+	l, _, _ := e.st.AcquireLease(ctx, "intercom", "probe", time.Second, time.Now())
+	t.Logf("%d renewals, one stalled %s past a %s lease; lease token now %d", st.renewals.Load(), st.stall, testLeaseTTL, l.Token)
 }

@@ -161,6 +161,9 @@ func (e *Engine) planFull(ctx context.Context, o PassOptions) error {
 	} else {
 		e.log.Info("resuming full pass", "gen", cp.Gen, "companies_done", cp.CompaniesDone, "contacts_done", cp.ContactsDone)
 	}
+	if err := e.markEventsBaseline(ctx, cp.Started); err != nil {
+		return err
+	}
 	e.log.Info("full pass", "gen", cp.Gen, "since", o.Since)
 	tags, err := e.tagNames(ctx)
 	if err != nil {
@@ -484,6 +487,18 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 	if !e.wants(o, ResourceContacts) {
 		return nil
 	}
+	eventsSince, err := e.eventsBaseline(ctx)
+	if err != nil {
+		return err
+	}
+	if eventsSince == 0 && e.bundle.Connector.Sync.Events {
+		// No full pass set it (a store from before baselines): from what
+		// this connector has synced up to.
+		if err := e.markEventsBaseline(ctx, inc.Since); err != nil {
+			return err
+		}
+		eventsSince = inc.Since
+	}
 	since := time.Unix(inc.Since, 0)
 	req := intercom.SearchRequest{
 		Query: intercom.UpdatedSince(since),
@@ -510,7 +525,7 @@ func (e *Engine) planIncremental(ctx context.Context, o PassOptions) error {
 					changed = append(changed, c.ID)
 				}
 			}
-			if err := e.planDataEvents(ctx, changed); err != nil {
+			if err := e.planDataEvents(ctx, changed, eventsSince); err != nil {
 				return err
 			}
 		}
@@ -722,7 +737,7 @@ func (e *Engine) backfillEvents(ctx context.Context) error {
 		for i, l := range page {
 			ids[i] = l.IntercomID
 		}
-		if err := e.planDataEvents(ctx, ids); err != nil {
+		if err := e.planDataEvents(ctx, ids, 0); err != nil {
 			return err
 		}
 		after = page[len(page)-1].IntercomID

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -355,3 +356,83 @@ func TestDeadLetterAndRetry(t *testing.T) {
 
 var _ = sort.Strings
 var _ = fakebrevo.WriteContact
+
+// TestCheckWebhooksTruthful: `tajo-agent test` reports "webhooks
+// registered" only when it is so: the Brevo subscription exists in Brevo,
+// and the Intercom one has delivered something (a ping at least).
+func TestCheckWebhooksTruthful(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30)
+	e.bundle.Connector.Direction = config.DirectionBidirectional
+	brevoSub := config.WebhookSubscription{ConnectorID: "intercom", Source: "brevo", Path: "/webhooks/brevo",
+		Secret: "env:BREVO_WEBHOOK_TOKEN", Topics: []string{"unsubscribed"}}
+	check := func(stage string, want ...error) {
+		t.Helper()
+		eng := e.engine()
+		err := CheckWebhooks(t.Context(), eng, e.st)
+		for _, w := range want {
+			if !errors.Is(err, w) {
+				t.Errorf("%s: %v; want %v", stage, err, w)
+			}
+		}
+		if len(want) == 0 && err != nil {
+			t.Errorf("%s: %v; want no error", stage, err)
+		}
+	}
+	e.bundle.Webhooks = []config.WebhookSubscription{{ConnectorID: "intercom", Source: "intercom", Path: hookPath,
+		Secret: "env:INTERCOM_CLIENT_SECRET", Topics: []string{"contact.user.updated"}}, brevoSub}
+	e.secret["INTERCOM_CLIENT_SECRET"] = e.sb.Intercom.ClientSecret()
+	e.secret["BREVO_WEBHOOK_TOKEN"] = "brevo-token-for-tests"
+	check("before the agent ran", ErrWebhookNotReceived, ErrWebhookNotRegistered)
+
+	e.bundle.Webhooks = nil // startLive declares the Intercom subscription
+	l := startLive(t, e, config.ModeHybrid, brevoSub)
+	check("agent running, nothing delivered", ErrWebhookNotReceived)
+	if errors.Is(CheckWebhooks(t.Context(), e.engine(), e.st), ErrWebhookNotRegistered) {
+		t.Error("the Brevo webhook the agent registered is reported missing")
+	}
+	l.deliver("ping", "")
+	check("after a ping")
+
+	eng := e.engine()
+	for _, h := range e.sb.Brevo.Webhooks() {
+		if _, err := eng.bc.Webhooks.Delete(t.Context(), h.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after the Brevo webhook was deleted in Brevo", ErrWebhookNotRegistered)
+}
+
+// TestRealtimeDataEvent: an event.created delivery becomes one Brevo event
+// at once; its redelivery changes nothing.
+func TestRealtimeDataEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 60)
+	e.bundle.Connector.Sync.Events = true
+	const eventsPath = "/webhooks/intercom-events"
+	l := startLive(t, e, config.ModeRealtime, config.WebhookSubscription{ConnectorID: "intercom", Source: "intercom", Path: eventsPath,
+		Secret: "env:INTERCOM_CLIENT_SECRET", Topics: []string{"event.created"}})
+	id := someUsers(e, 1)[0]
+	if err := e.sb.Intercom.AddEvent(id, dataset.Event{Name: "exported_report", CreatedAt: e.sb.Intercom.Now().Unix(),
+		Metadata: map[string]string{"format": "csv"}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.sb.Intercom.Notify("event.created", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 2 { // a delivery and Intercom's retry of it
+		if status, err := e.sb.Intercom.Deliver(t.Context(), l.hooks+eventsPath, n); err != nil || status != http.StatusOK {
+			t.Fatalf("deliver: %d %v", status, err)
+		}
+	}
+	l.waitFor("the event in Brevo", 30*time.Second, func() bool { return len(e.sb.Brevo.Events()) > 0 })
+	took := time.Since(start)
+	time.Sleep(300 * time.Millisecond)
+	evs := e.sb.Brevo.Events()
+	if len(evs) != 1 || evs[0].Name != "exported_report" || evs[0].Identifiers["ext_id"] != id || evs[0].EventProperties["format"] != "csv" {
+		t.Fatalf("brevo events: %+v", evs)
+	}
+	t.Logf("event.created → Brevo event in %s; the redelivery added nothing", took.Round(time.Millisecond))
+}

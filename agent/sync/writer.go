@@ -38,7 +38,7 @@ func (e *Engine) writeRound(ctx context.Context) (int, error) {
 	// the outcome; two at once would write the same records twice.
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	if err := e.mayWrite(); err != nil {
+	if err := e.mayWrite(ctx); err != nil {
 		return 0, err
 	}
 	if e.recheck.Swap(false) {
@@ -510,7 +510,7 @@ func pendingOf(items []*contactItem) []store.Pending {
 // importContacts sends one import group. Once Brevo accepted it, its
 // process is journaled: a successor then asks Brevo about the process.
 func (e *Engine) importContacts(ctx context.Context, g []*contactItem, mark store.InFlight, lists *listOps, o *outcome) {
-	if err := e.mayWrite(); err != nil {
+	if err := e.mayWrite(ctx); err != nil {
 		return // the rows stay journaled; the next holder resolves them
 	}
 	rows := make([]brevo.ImportContact, len(g))

@@ -33,7 +33,8 @@ type Notification struct {
 var notifSeq atomic.Int64
 
 // Notify builds a notification of topic about the object it names: a
-// contact id for contact.* topics (contact.deleted carries only
+// contact id for contact.* topics and event.created (its newest data
+// event) (contact.deleted carries only
 // identifiers, tag topics a contact_tag), a company id for company.*, a
 // conversation id for conversation.*. "ping" needs no id.
 func (s *Server) Notify(topic, id string) (Notification, error) {
@@ -52,6 +53,21 @@ func (s *Server) Notify(topic, id string) (Notification, error) {
 		topic == "contact.user.tag.deleted" || topic == "contact.lead.tag.deleted":
 		n.Data.Item = map[string]any{"type": "contact_tag", "created_at": now,
 			"tag": map[string]any{"type": "tag", "id": "", "name": ""}, "contact": map[string]any{"type": "contact", "id": id}}
+	case topic == "event.created":
+		// id names the contact; the item is its newest data event, as the
+		// events list renders it.
+		i, ok := s.w.contactSlot(id)
+		if !ok {
+			return n, fmt.Errorf("no contact %s", id)
+		}
+		all := s.eventsLocked(i)
+		if len(all) == 0 {
+			return n, fmt.Errorf("contact %s has no data event", id)
+		}
+		c := s.w.contact(i)
+		e, k := all[len(all)-1], len(all)-1
+		n.Data.Item = eventJSON{Type: "event", EventName: e.Name, CreatedAt: e.CreatedAt, UserID: c.ExternalID,
+			ID: fmt.Sprintf("%s-%d-%d", c.ID, e.CreatedAt, k), IntercomUserID: c.ID, Email: c.Email, Metadata: e.Metadata}
 	case len(topic) > 8 && topic[:8] == "contact.":
 		i, ok := s.w.contactSlot(id)
 		if !ok {
