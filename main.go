@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -20,6 +21,9 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
+	if !debug {
+		quietPluginLogs()
+	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/tajo/tajo",
@@ -28,5 +32,27 @@ func main() {
 	})
 	if err != nil {
 		log.Fatal(err)
+	}
+}
+
+// pluginLogLevels are the variables that set the log levels of the plugin
+// libraries (terraform-plugin-go, -framework) and of the provider's own
+// tflog lines.
+var pluginLogLevels = []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_TAJO"}
+
+// quietPluginLogs turns the plugin's logs off when Terraform does not log
+// (neither TF_LOG nor TF_LOG_PROVIDER is set; Terraform passes its
+// environment to the plugin). Terraform then discards whatever the plugin
+// logs, but the libraries still write every line at TRACE as JSON, and
+// Terraform still reads and parses it: a third of the CPU time of a
+// 500-resource plan. A level set explicitly is left alone.
+func quietPluginLogs() {
+	if os.Getenv("TF_LOG") != "" || os.Getenv("TF_LOG_PROVIDER") != "" {
+		return
+	}
+	for _, name := range pluginLogLevels {
+		if _, set := os.LookupEnv(name); !set {
+			os.Setenv(name, "off")
+		}
 	}
 }

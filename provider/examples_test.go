@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	tajoconfig "github.com/tajo/terraform-provider-tajo/agent/config"
+	"github.com/tajo/terraform-provider-tajo/agent/store"
 )
 
 func readExample(t *testing.T, rel string) string {
@@ -112,4 +115,34 @@ func withoutTerraformBlock(hcl string) string {
 		}
 	}
 	return hcl
+}
+
+// TestAccCapabilityExamples applies the standalone example of each guide
+// (real-time sync, conversations and events), plans again (empty) and
+// destroys it.
+func TestAccCapabilityExamples(t *testing.T) {
+	for _, dir := range []string{"realtime", "conversations"} {
+		t.Run(dir, func(t *testing.T) {
+			ts := newTestStore(t)
+			t.Setenv(EnvStore, ts.URL)
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6,
+				CheckDestroy:             ts.checkEmpty,
+				Steps: []resource.TestStep{{
+					Config: withoutTerraformBlock(readExample(t, dir+"/main.tf")),
+					// What was applied is a configuration the agent runs.
+					Check: func(*terraform.State) error {
+						bundles, _, err := store.LoadBundles(context.Background(), ts.S)
+						if err != nil {
+							return err
+						}
+						if len(bundles) != 1 {
+							return fmt.Errorf("%d connectors in the store, want 1", len(bundles))
+						}
+						return bundles[0].Validate()
+					},
+				}},
+			})
+		})
+	}
 }

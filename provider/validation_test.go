@@ -10,20 +10,14 @@ import (
 	"github.com/tajo/terraform-provider-tajo/agent/config"
 )
 
-// TestAccInvalidConfigurations: every misconfiguration fails at plan time
-// with the message agent/config gives, saying what to write instead.
+// TestAccInvalidConfigurations: every misconfiguration fails at plan time,
+// at the attribute, with the message agent/config gives, saying what to
+// write instead.
 func TestAccInvalidConfigurations(t *testing.T) {
 	ts := newTestStore(t)
 	conn := func(extra string) string { return connectorHCL("intercom", extra) }
-	connIntercom := func(intercom string) string {
-		return `
-resource "tajo_connector" "intercom" {
-  name     = "intercom"
-  intercom = {` + intercom + `}
-  brevo    = { api_key = "env:BREVO_API_KEY" }
-}
-`
-	}
+	connIntercom := func(intercom string) string { return connectorSides(intercom, `api_key = "env:BREVO_API_KEY"`) }
+	connBrevo := func(brevo string) string { return connectorSides(`access_token = "env:INTERCOM_ACCESS_TOKEN"`, brevo) }
 	mapping := func(source, target, extra string) string { return conn("") + mappingHCL(source, target, extra) }
 	list := func(id int, rule string) string { return conn("") + listHCL(id, rule) }
 	hook := func(source, topics, path string) string { return conn("") + webhookHCL(source, topics, path) }
@@ -71,6 +65,28 @@ resource "tajo_connector" "intercom" {
 		{"webhook source", hook("zendesk", `["ping"]`, "/webhooks/z"), `"zendesk" is not allowed; use one of "intercom", "brevo"`},
 		{"reserved path", hook("intercom", `["ping"]`, "/metrics"), `served by the agent itself`},
 		{"path slash", hook("intercom", `["ping"]`, "/webhooks/intercom/"), `no trailing '/'`},
+		// event_names, the conversation and AI-agent toggles and list
+		// rules, secret references and base URLs that would leak or
+		// mislead, receive paths the agent could never serve.
+		{"event name twice", conn(`sync = { contacts = true, events = true }` + "\n" + `event_names = ["invited-teammate", "invited-teammate"]`), `"invited-teammate" is listed twice`},
+		{"event name with a slash", conn(`sync = { contacts = true, events = true }` + "\n" + `event_names = ["plan/upgraded"]`), `is not an event name: use letters, digits`},
+		{"event names without events", conn(`event_names = ["invited-teammate"]`), `set sync.events = true or remove event_names`},
+		{"ai_agent without conversations", conn(`sync = { contacts = true, ai_agent = true }`), `set sync.conversations = true too`},
+		{"conversation tag without a name", list(36, "conversation_tag:"), `needs a name after the colon, e.g. "conversation_tag:vip"`},
+		{"conversation tag rule typo", list(36, "conversations_tag:billing"), `did you mean "conversation_tag:billing"\?`},
+		{"active conversations typo", list(36, "active_conversation"), `did you mean "active_conversations"\?`},
+		{"tag with a leading space", list(38, "tag: vip"), `cannot start or end with a space`},
+		{"negative list id", list(-3, "all_users"), `-3 is not a Brevo list id`},
+		{"literal client secret", connIntercom(`access_token = "env:T"` + "\n" + `client_secret = "0123456789abcdef"`), `not the secret itself`},
+		{"literal api key", connBrevo(`api_key = "xkeysib-0123456789abcdef"`), `not the secret itself`},
+		{"unclean secret file path", connBrevo(`api_key = "file:/run/secrets/../brevo"`), `path must be clean`},
+		{"credentials in the base URL", connIntercom(`access_token = "env:T"` + "\n" + `base_url = "https://user:pass@api.intercom.io"`), `must not carry credentials`},
+		{"query in the base URL", connBrevo(`api_key = "env:K"` + "\n" + `base_url = "https://api.brevo.com/v3?api-key=x"`), `no query or fragment`},
+		{"name too long", strings.Replace(conn(""), `name = "intercom"`, `name = "`+strings.Repeat("a", 64)+`"`, 1), `longer than 63 characters`},
+		{"EMAIL upper-cased", mapping("email", "EMAIL", `transform = "uppercase"`), `EMAIL is the Brevo contact's email identifier`},
+		{"e164 on a number", mapping("phone", "PHONE_NUMBER", "type = \"number\"\ntransform = \"e164\""), `e164 works on text`},
+		{"dot-dot in the receive path", hook("intercom", `["ping"]`, "/webhooks/../metrics"), `'.' and '..' are not allowed`},
+		{"dot in the receive path", hook("intercom", `["ping"]`, "/webhooks/./intercom"), `'.' and '..' are not allowed`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +101,18 @@ resource "tajo_connector" "intercom" {
 		})
 	}
 	t.Logf("%d invalid configurations checked", len(cases))
+}
+
+// connectorSides is a tajo_connector "intercom" with the given contents of
+// its intercom and brevo objects.
+func connectorSides(intercom, brevo string) string {
+	return `
+resource "tajo_connector" "intercom" {
+  name     = "intercom"
+  intercom = {` + intercom + `}
+  brevo    = {` + brevo + `}
+}
+`
 }
 
 // TestAddProblemsNeverEchoesSecrets: the diagnostic for a literal secret

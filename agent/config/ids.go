@@ -64,7 +64,9 @@ func ParseListAssignmentID(id string) (connector string, listID int64, err error
 		return "", 0, err
 	}
 	n, perr := strconv.ParseInt(rest, 10, 64)
-	if perr != nil || n <= 0 {
+	// Only the canonical form: "035" or "+35" would import an object whose
+	// id is "…/35", which terraform import then reports as missing.
+	if perr != nil || n <= 0 || strconv.FormatInt(n, 10) != rest {
 		return "", 0, fmt.Errorf("import ID %q: list id %q is not a positive number; write %s", id, rest, IDFormats[KindList])
 	}
 	return connector, n, nil

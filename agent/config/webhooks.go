@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -38,6 +39,11 @@ func ValidatePath(p string) error {
 	}
 	if !pathRE.MatchString(p) {
 		return fmt.Errorf("%q: a receive path starts with '/' and has segments of letters, digits, '.', '_', '~' or '-', with no trailing '/', e.g. %q", p, "/webhooks/intercom")
+	}
+	if clean := path.Clean(p); clean != p {
+		// The agent's HTTP server redirects such a path to its clean
+		// form, so no delivery would ever reach it.
+		return fmt.Errorf("%q: '.' and '..' are not allowed as path segments; write %q", p, clean)
 	}
 	for _, r := range ReservedPaths {
 		if p == r || strings.HasPrefix(p, r+"/") {

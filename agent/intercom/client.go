@@ -36,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -144,6 +145,9 @@ type Client struct {
 	observer  func(RequestInfo)
 	limits    *Limiters
 	now       func() time.Time
+	// scrollWait bounds how long ScrollAll waits for another open scroll
+	// to expire (WithScrollWait).
+	scrollWait time.Duration
 
 	// scrollMu keeps this client to one company scroll at a time, the
 	// limit Intercom enforces per app.
@@ -173,6 +177,7 @@ type settings struct {
 	observer   func(RequestInfo)
 	limits     *Limiters
 	scrollOpen time.Duration
+	scrollWait time.Duration
 }
 
 // Option configures a Client.
@@ -270,6 +275,23 @@ func WithScrollOpenInterval(d time.Duration) Option {
 	}
 }
 
+// DefaultScrollWait is how long ScrollAll waits, at most, for another
+// company scroll to end: Intercom closes an abandoned scroll a minute
+// after its last use; twice that leaves room for pacing and clock skew.
+const DefaultScrollWait = 2 * time.Minute
+
+// WithScrollWait sets how long ScrollAll waits, at most, for another
+// open company scroll to expire (default DefaultScrollWait).
+func WithScrollWait(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("intercom: scroll wait must be positive, got %v", d)
+		}
+		s.scrollWait = d
+		return nil
+	}
+}
+
 // WithLimiters shares budgets with other clients of the same app; it
 // overrides WithBudget, WithSearchRate and WithScrollOpenInterval.
 func WithLimiters(l *Limiters) Option {
@@ -322,6 +344,7 @@ func newSettings(opts []Option) (*settings, error) {
 		budget:     DefaultBudget,
 		searchRate: 1,
 		retry:      backoff.Default,
+		scrollWait: DefaultScrollWait,
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -362,6 +385,8 @@ func (s *settings) client(token string) (*Client, error) {
 		observer:  s.observer,
 		limits:    limits,
 		now:       time.Now,
+
+		scrollWait: s.scrollWait,
 	}
 	c.Contacts = (*ContactsService)(&service{c})
 	c.Companies = (*CompaniesService)(&service{c})
@@ -677,7 +702,7 @@ func (c *Client) notify(info RequestInfo) {
 }
 
 func (c *Client) newResponse(hr *http.Response, attempt int) *Response {
-	r := &Response{Response: hr, Attempts: attempt, RequestID: hr.Header.Get("X-Request-Id"), Rate: ratelimit.State{Remaining: -1}}
+	r := &Response{Response: hr, Attempts: attempt, RequestID: c.redact(hr.Header.Get("X-Request-Id")), Rate: ratelimit.State{Remaining: -1}}
 	h := hr.Header
 	if v := h.Get("X-RateLimit-Remaining"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
@@ -707,13 +732,15 @@ type errorEnvelope struct {
 }
 
 func (c *Client) apiError(cl *call, hr *http.Response, resp *Response, body []byte) *APIError {
-	e := &APIError{StatusCode: hr.StatusCode, Method: cl.method, Path: cl.tmpl, RequestID: resp.RequestID}
 	scrub := func(s string) string { return c.redact(s, cl.secrets...) }
+	// The request id is server text too (a header or the body): scrubbed
+	// like the messages, since Error() shows it.
+	e := &APIError{StatusCode: hr.StatusCode, Method: cl.method, Path: cl.tmpl, RequestID: scrub(resp.RequestID)}
 	var env errorEnvelope
 	if err := json.Unmarshal(body, &env); err == nil && (len(env.Errors) > 0 || env.Type != "" || env.Error != "") {
 		e.Type = env.Type
 		if env.RequestID != nil && *env.RequestID != "" {
-			e.RequestID = *env.RequestID
+			e.RequestID = scrub(*env.RequestID)
 			resp.RequestID = e.RequestID
 		}
 		for _, it := range env.Errors {
@@ -724,11 +751,17 @@ func (c *Client) apiError(cl *call, hr *http.Response, resp *Response, body []by
 		}
 		return e
 	}
-	snippet := strings.TrimSpace(string(body))
+	// Scrub before cutting: a cut through the token would leave a part
+	// of it that the scrubber no longer recognises.
+	snippet := scrub(strings.TrimSpace(string(body)))
 	if len(snippet) > 200 {
-		snippet = snippet[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(snippet[cut]) {
+			cut-- // not inside a character
+		}
+		snippet = snippet[:cut] + "…"
 	}
-	e.Body = scrub(snippet)
+	e.Body = snippet
 	return e
 }
 

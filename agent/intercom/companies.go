@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/tajo/terraform-provider-tajo/agent/backoff"
 )
@@ -113,8 +114,11 @@ func (s *CompaniesService) Scroll(ctx context.Context, scrollParam string) (*Com
 //     cannot be resumed: it starts the scroll over, skipping companies it
 //     already yielded, so that none is yielded twice.
 //
-// Restarts and scroll_exists waits are bounded by the retry policy's
-// Attempts. A second ScrollAll on the same client waits for the first to
+// Restarts are bounded by the retry policy's Attempts; scroll_exists
+// waits by time (WithScrollWait, default two minutes), since the other
+// scroll — one whose page this client lost to a timeout, say — stays
+// open until Intercom expires it, longer than the retry policy lasts. A
+// second ScrollAll on the same client waits for the first to
 // end, so do not start one inside the loop of another.
 func (s *CompaniesService) ScrollAll(ctx context.Context) iter.Seq2[*Company, error] {
 	return func(yield func(*Company, error) bool) {
@@ -124,6 +128,7 @@ func (s *CompaniesService) ScrollAll(ctx context.Context) iter.Seq2[*Company, er
 		seen := map[string]struct{}{}
 		param := ""
 		restarts, waits := 0, 0
+		var blocked time.Time // since when scroll_exists is answered
 		for {
 			page, _, err := s.Scroll(ctx, param)
 			switch {
@@ -133,8 +138,12 @@ func (s *CompaniesService) ScrollAll(ctx context.Context) iter.Seq2[*Company, er
 				return
 			case param == "" && errors.Is(err, ErrScrollExists):
 				waits++
-				if waits >= c.retry.Attempts {
-					yield(nil, fmt.Errorf("intercom: company scroll: still blocked by another open scroll after %d tries: %w", waits, err))
+				if blocked.IsZero() {
+					blocked = c.now()
+				}
+				if waits >= c.retry.Attempts && c.now().Sub(blocked) >= c.scrollWait {
+					yield(nil, fmt.Errorf("intercom: company scroll: still blocked by another open scroll after %s (%d tries): %w",
+						c.now().Sub(blocked).Round(time.Second), waits, err))
 					return
 				}
 				d := c.retry.Delay(waits)

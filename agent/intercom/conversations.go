@@ -81,14 +81,17 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 // ticket, linked_objects …).
 func (c *Conversation) Extra() map[string]json.RawMessage { return extra(c.Raw, c) }
 
-// ContactIDs returns the ids of the conversation's contacts.
+// ContactIDs returns the ids of the conversation's contacts (references
+// without an id are left out).
 func (c *Conversation) ContactIDs() []string {
 	if c.Contacts == nil {
 		return nil
 	}
 	out := make([]string, 0, len(c.Contacts.Contacts))
 	for _, r := range c.Contacts.Contacts {
-		out = append(out, r.ID)
+		if r.ID != "" {
+			out = append(out, r.ID)
+		}
 	}
 	return out
 }

@@ -270,13 +270,27 @@ func TestScrollAllHandlesExistsAndRestart(t *testing.T) {
 	}
 }
 
+// TestScrollAllGivesUp: a scroll blocked by another open one is waited
+// for as long as WithScrollWait says — past the retry policy's attempts,
+// since the other scroll stays open until Intercom expires it — and then
+// given up with scroll_exists.
 func TestScrollAllGivesUp(t *testing.T) {
 	t.Parallel()
 	_, base := serve(t, reply(400, errBody("scroll_exists", "scroll already exists")))
-	c := newTestClient(t, base)
+	const wait = 500 * time.Millisecond
+	c := newTestClient(t, base, WithScrollWait(wait))
+	start := time.Now()
+	errs := 0
 	for _, err := range c.Companies.ScrollAll(t.Context()) {
+		errs++
 		if !errors.Is(err, ErrScrollExists) {
 			t.Errorf("err = %v", err)
 		}
+	}
+	if errs != 1 {
+		t.Errorf("%d errors yielded, want 1", errs)
+	}
+	if took := time.Since(start); took < wait {
+		t.Errorf("gave up after %s, before the scroll wait of %s", took, wait)
 	}
 }

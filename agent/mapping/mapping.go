@@ -316,7 +316,7 @@ func toDate(raw any) (string, error) {
 		s := strings.TrimSpace(v)
 		for _, layout := range []string{DateFormat, time.RFC3339, time.RFC3339Nano, "2006-01-02 15:04:05"} {
 			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC().Format(DateFormat), nil
+				return brevoDate(t.UTC())
 			}
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
@@ -333,7 +333,23 @@ func toDate(raw any) (string, error) {
 	if secs > 1e11 { // milliseconds (year 5138 in seconds)
 		secs /= 1000
 	}
-	return time.Unix(int64(secs), 0).UTC().Format(DateFormat), nil
+	if secs > maxDateSeconds {
+		return "", fmt.Errorf("not a valid timestamp")
+	}
+	return brevoDate(time.Unix(int64(secs), 0).UTC())
+}
+
+// maxDateSeconds is the last second of year 9999: Brevo dates have four
+// digit years (and larger values overflow int64 as milliseconds).
+const maxDateSeconds = 253402300799
+
+// brevoDate formats t as a Brevo date, refusing years Brevo cannot hold
+// (a time zone offset can carry 9999-12-31 into year 10000).
+func brevoDate(t time.Time) (string, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return "", fmt.Errorf("a date outside the years 1 to 9999 cannot be written")
+	}
+	return t.Format(DateFormat), nil
 }
 
 func kindOf(v any) string {

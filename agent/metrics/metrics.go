@@ -80,7 +80,7 @@ const (
 
 var (
 	descRecords = prometheus.NewDesc("tajo_records_total",
-		"Records processed by outcome: read from Intercom, written to Brevo, unchanged since the last write (no Brevo call), skipped by policy (e.g. leads without email), failed after all attempts.",
+		"Records processed by outcome: read from Intercom, written to Brevo, unchanged since the last write (no Brevo call), skipped by policy (e.g. leads without email), failed after all attempts, requeued (written again because Brevo reported their import failed).",
 		[]string{"connector", "resource", "outcome"}, nil)
 	descRequests = prometheus.NewDesc("tajo_api_requests_total",
 		"HTTP requests (every attempt, retries included) by API, endpoint class and status; status \"error\" is a request that got no response.",
@@ -115,6 +115,9 @@ var (
 	descPending = prometheus.NewDesc("tajo_pending_writes",
 		"Writes waiting in the outbox to be sent to Brevo.",
 		[]string{"connector"}, nil)
+	descEvents = prometheus.NewDesc("tajo_brevo_events",
+		"Brevo events in the agent's outbox by state: pending, sending, sent, failed, and unknown (the request's answer was lost; not repeated, so it may or may not be in Brevo).",
+		[]string{"connector", "state"}, nil)
 	descFailed = prometheus.NewDesc("tajo_failed_records",
 		"Records recorded as failed in the store (see tajo-agent status).",
 		[]string{"connector"}, nil)
@@ -187,7 +190,7 @@ func Handler(reg *prometheus.Registry, log hclog.Logger) http.Handler {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRecords, descRequests, descRateLimited, descBudget, descInboxDepth, descInboxAge, descDeadLetters,
-		descLag, descLastSuccess, descLease, descLeader, descPending, descFailed, descStoreUp, descBuildInfo,
+		descLag, descLastSuccess, descLease, descLeader, descPending, descEvents, descFailed, descStoreUp, descBuildInfo,
 	} {
 		ch <- d
 	}
@@ -355,6 +358,15 @@ func (c *Collector) collectStore(ch chan<- prometheus.Metric, q *querier, id str
 		return err
 	}) {
 		ch <- prometheus.MustNewConstMetric(descFailed, prometheus.GaugeValue, float64(failed), id)
+	}
+	for _, state := range []string{store.EventPending, store.EventSending, store.EventSent, store.EventFailed, store.EventUnknown} {
+		var n int64
+		if q.run("count events", id, func(ctx context.Context) (err error) {
+			n, err = c.st.CountEvents(ctx, id, state)
+			return err
+		}) {
+			ch <- prometheus.MustNewConstMetric(descEvents, prometheus.GaugeValue, float64(n), id, state)
+		}
 	}
 	var status store.Status
 	q.run("read status", id, func(ctx context.Context) (err error) {

@@ -384,6 +384,13 @@ func TestStoreGauges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Two events in the outbox; the answer to the one sent was lost.
+	if err := f.st.Apply(t.Context(), "intercom", store.Batch{Events: []store.Event{{Key: "a", Payload: []byte(`{}`)}, {Key: "b", Payload: []byte(`{}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Apply(t.Context(), "intercom", store.Batch{EventUpdates: []store.EventUpdate{{Keys: []string{"a"}, State: store.EventUnknown}}}); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Unix(1_800_000_000, 0)
 	st := &optional{Store: f.st, depth: 7, oldest: now.Add(-90 * time.Second), dead: 2, holder: "agent-a"}
 	c := metrics.NewCollector(st, engines{"intercom": eng}, metrics.Options{Now: func() time.Time { return now }})
@@ -401,6 +408,11 @@ func TestStoreGauges(t *testing.T) {
 		}
 		if got, ok := fams.get(name, labels); !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	for state, want := range map[string]float64{"pending": 1, "sending": 0, "sent": 0, "failed": 0, "unknown": 1} {
+		if got, ok := fams.get("tajo_brevo_events", map[string]string{"connector": "intercom", "state": state}); !ok || got != want {
+			t.Errorf("tajo_brevo_events{state=%q} = %v (present %v), want %v", state, got, ok, want)
 		}
 	}
 	if got, ok := fams.get("tajo_lease_holder", map[string]string{"connector": "intercom", "agent": "agent-a"}); !ok || got != 1 {

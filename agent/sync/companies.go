@@ -45,7 +45,10 @@ func (e *Engine) prepareCompanies(ctx context.Context) error {
 		if have[name] {
 			continue
 		}
-		if _, _, err := e.bc.Companies.CreateAttribute(ctx, name, "text"); err != nil && !errors.Is(err, brevo.ErrDuplicate) {
+		if err := createAttribute(ctx, func() error {
+			_, _, err := e.bc.Companies.CreateAttribute(ctx, name, "text")
+			return err
+		}); err != nil {
 			return fmt.Errorf("create brevo company attribute %s: %w", name, err)
 		}
 		e.log.Info("created brevo company attribute", "attribute", name)
@@ -77,7 +80,7 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 	}
 	// Links name contacts by email: Brevo must have applied the contact
 	// imports that created them.
-	if err := e.verifyImportsLocked(ctx); err != nil {
+	if _, err := e.verifyImportsLocked(ctx); err != nil {
 		return 0, err
 	}
 	ids := make([]string, len(ready))
@@ -178,6 +181,16 @@ func (e *Engine) discoverCompany(ctx context.Context, it *companyItem, o *outcom
 		}
 		it.link.BrevoID = found[0]
 		return false
+	}
+	if it.data.Sent != 0 {
+		// The import that may have created it got no answer: Brevo may
+		// still apply it. Created again only once that is unlikely (as
+		// for contacts, see importDeadline), else it would exist twice.
+		if until := time.UnixMilli(it.data.Sent).Add(e.unsentWait); e.opts.Now().Before(until) {
+			o.batch.Retry = append(o.batch.Retry, store.Retry{Kind: it.p.Kind, IntercomID: it.p.IntercomID, Version: it.p.Version,
+				NotBefore: until, Error: "brevo may still apply an import of the company whose answer was lost"})
+			return true
+		}
 	}
 	if it.data.Process != 0 {
 		p, _, err := e.bc.Processes.Get(ctx, it.data.Process)

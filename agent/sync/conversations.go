@@ -659,11 +659,4 @@ func (e *Engine) planDataEvents(ctx context.Context, ids []string, since int64) 
 	return nil
 }
 
-// ResourceConversations and ResourceEvents are the other resources a pass
-// can be limited to.
-const (
-	ResourceConversations = "conversations"
-	ResourceEvents        = "events"
-)
-
 var _ mapping.Record = aggRecord{}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tajo/terraform-provider-tajo/agent/brevo"
 	"github.com/tajo/terraform-provider-tajo/agent/config"
 	"github.com/tajo/terraform-provider-tajo/agent/sandbox/dataset"
 	"github.com/tajo/terraform-provider-tajo/agent/store"
@@ -243,4 +244,94 @@ func TestDataEvents(t *testing.T) {
 		t.Errorf("duplicate events: %v", d)
 	}
 	t.Logf("%d new events sent with their contacts' pass (1 filtered out each), %d history events by backfill, none twice", len(want), history)
+}
+
+// TestConversationCosts measures what conversations cost: the Intercom
+// and Brevo requests a full sync spends on them (the same workspace
+// synced with and without sync.conversations), the requests of an
+// incremental pass after changes to conversations, and events per Brevo
+// events request. The bounds are the design's: conversations are read
+// 150 per search page, their aggregates ride on the contacts' own bulk
+// writes, events go in batches.
+func TestConversationCosts(t *testing.T) {
+	t.Parallel()
+	const contacts = 3000
+	without := newEnv(t, contacts)
+	base := without.sync(PassOptions{}).Stats()
+	e := convEnv(t, contacts)
+	full := e.sync(PassOptions{}).Stats()
+	e.exact()
+	convs := e.sb.Intercom.Dataset().NumConversations()
+	per1000 := func(n int64, of int) float64 { return float64(n) * 1000 / float64(of) }
+	icFull, bvFull := full.IntercomRequests-base.IntercomRequests, full.BrevoRequests-base.BrevoRequests
+	t.Logf("full sync, %d conversations: %d more Intercom requests (%.1f per 1000 conversations), %d more Brevo requests (%.1f per 1000)",
+		convs, icFull, per1000(icFull, convs), bvFull, per1000(bvFull, convs))
+	if floor := int64((convs + 149) / 150); icFull > floor+5 {
+		t.Errorf("full sync: %d Intercom requests for %d conversations; want at most %d (one per 150, plus 5)", icFull, convs, floor+5)
+	}
+	// The aggregates are contact attributes, carried by the bulk imports;
+	// the conversation lists split the imports into more list sets (one
+	// import and one check per set). A call per conversation would be
+	// 1000 per 1000.
+	if bvFull*10 > int64(convs) {
+		t.Errorf("full sync: conversations cost %d Brevo requests for %d conversations; want under one per 10", bvFull, convs)
+	}
+
+	// Close or snooze 200 open conversations, rate 100 closed ones.
+	ic := e.sb.Intercom
+	now := ic.Now().Unix()
+	changed := 0
+	for _, id := range ic.ConversationIDs() {
+		c, _ := ic.Conversation(id)
+		var err error
+		switch {
+		case changed < 200 && c.State == dataset.StateOpen:
+			err = ic.UpdateConversation(id, func(c *dataset.Conversation) {
+				if changed%2 == 0 {
+					c.State, c.Statistics.LastCloseAt = dataset.StateClosed, now
+				} else {
+					c.State, c.SnoozedUntil = dataset.StateSnoozed, now+3600
+				}
+			})
+		case changed >= 200 && changed < 300 && c.State == dataset.StateClosed && c.Rating == nil:
+			err = ic.UpdateConversation(id, func(c *dataset.Conversation) { c.Rating = &dataset.Rating{Rating: 4, CreatedAt: now} })
+		default:
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed++; changed == 300 {
+			break
+		}
+	}
+	if changed < 300 {
+		t.Fatalf("dataset has too few open or unrated closed conversations: changed %d", changed)
+	}
+	inc := e.sync(PassOptions{}).Stats()
+	e.exact()
+	var eventRequests int64
+	for k, n := range inc.Requests {
+		if k.API == "brevo" && k.Class == string(brevo.ClassEvents) {
+			eventRequests += n
+		}
+	}
+	sent := len(e.sb.Brevo.Events())
+	t.Logf("incremental pass after %d conversation changes: %d Intercom requests (%.1f per 1000 changed), %d Brevo requests (%.1f per 1000); %d events in %d Brevo events requests (%.1f per request)",
+		changed, inc.IntercomRequests, per1000(inc.IntercomRequests, changed), inc.BrevoRequests, per1000(inc.BrevoRequests, changed),
+		sent, eventRequests, float64(sent)/float64(max(eventRequests, 1)))
+	// Contacts already in Brevo are updated in bulk (imports), not one
+	// call per changed conversation.
+	if inc.BrevoRequests*5 > int64(changed) {
+		t.Errorf("incremental pass: %d Brevo requests for %d changed conversations; want under one per 5", inc.BrevoRequests, changed)
+	}
+	if sent < changed {
+		t.Errorf("%d events for %d conversation changes", sent, changed)
+	}
+	if want := int64((sent + brevo.DefaultEventBatchSize - 1) / brevo.DefaultEventBatchSize); eventRequests != want {
+		t.Errorf("%d events took %d Brevo requests; want %d (batches of %d)", sent, eventRequests, want, brevo.DefaultEventBatchSize)
+	}
+	if d := e.sb.Brevo.DuplicateEvents(); len(d) != 0 {
+		t.Errorf("duplicate events: %v", d)
+	}
 }

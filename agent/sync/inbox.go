@@ -254,8 +254,12 @@ func (e *Engine) refreshContact(ctx context.Context, item json.RawMessage, force
 				known = max(known, st.UpdatedAt)
 			}
 		}
-		if int64(c.UpdatedAt) < known {
-			complete = false // stale: an older version delivered late
+		// Stale when older than what is known, and possibly stale when as
+		// old: updated_at has second granularity, so two versions of one
+		// second look alike and the one delivered last may be the older.
+		// Either way the contact is read (one GET) rather than trusted.
+		if int64(c.UpdatedAt) <= known {
+			complete = false
 		}
 	}
 	if !complete {

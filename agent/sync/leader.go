@@ -327,8 +327,11 @@ func (e *Engine) recoverInFlight(ctx context.Context) error {
 func (e *Engine) recoverCompanies(b *store.Batch, rs []store.PendingInFlight, links map[string]store.Link) {
 	for _, r := range rs {
 		if l, ok := links[r.IntercomID]; !ok || l.BrevoID == "" {
-			b.Links = append(b.Links, store.Link{Kind: store.KindCompany, IntercomID: r.IntercomID,
-				Data: encode(companyLinkData{Process: r.InFlight.Process})})
+			d := companyLinkData{Process: r.InFlight.Process}
+			if d.Process == 0 {
+				d.Sent = r.InFlight.At.UnixMilli()
+			}
+			b.Links = append(b.Links, store.Link{Kind: store.KindCompany, IntercomID: r.IntercomID, Data: encode(d)})
 		}
 	}
 	e.release(b, rs)

@@ -174,28 +174,9 @@ func TestTakeOverAtAnyPoint(t *testing.T) {
 			t.Parallel()
 			e := convEnv(t, 500)
 			var batches atomic.Int64
-			crashing := &crashingStore{Store: e.st, crash: func(store.Batch) bool { return batches.Add(1) == n }}
-			oa := e.options()
-			oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
-			a, err := New(e.bundle, crashing, oa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-			defer cancel()
-			if err := a.Sync(ctx, PassOptions{}); err == nil || !crashing.crashed.Load() {
-				t.Fatalf("agent a did not crash: %v", err)
-			}
+			crashAgentA(t, e, func(store.Batch) bool { return batches.Add(1) == n })
 			before := e.sb.Brevo.ContactCount()
-			ob := e.options()
-			ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
-			b, err := New(e.bundle, e.st, ob)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := b.Sync(ctx, PassOptions{}); err != nil {
-				t.Fatalf("agent b: %v", err)
-			}
+			syncAgentB(t, e)
 			r := e.exact()
 			contactWritesOnce(t, e.sb.Brevo)
 			t.Logf("crash at batch %d with %d contacts in Brevo; after the takeover %d contacts exact, none written twice", n, before, r.Contacts)
@@ -398,31 +379,12 @@ func TestEventsNotResentAfterCrash(t *testing.T) {
 		}
 		return false
 	}
-	crashing := &crashingStore{Store: e.st, crash: sentOutcome}
-	oa := e.options()
-	oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
-	a, err := New(e.bundle, crashing, oa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	if err := a.Sync(ctx, PassOptions{}); err == nil || !crashing.crashed.Load() {
-		t.Fatalf("agent a did not crash after sending events: %v", err)
-	}
+	crashAgentA(t, e, sentOutcome)
 	inBrevo := len(e.sb.Brevo.Events())
 	if inBrevo < closed {
 		t.Fatalf("%d events in Brevo before the crash, want %d", inBrevo, closed)
 	}
-	ob := e.options()
-	ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
-	b, err := New(e.bundle, e.st, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Sync(ctx, PassOptions{}); err != nil {
-		t.Fatalf("agent b: %v", err)
-	}
+	syncAgentB(t, e)
 	e.exact()
 	if d := e.sb.Brevo.DuplicateEvents(); len(d) != 0 {
 		t.Fatalf("events sent twice: %v", d)
@@ -430,7 +392,7 @@ func TestEventsNotResentAfterCrash(t *testing.T) {
 	if n := len(e.sb.Brevo.Events()); n != inBrevo {
 		t.Fatalf("%d events in Brevo after the takeover, %d before", n, inBrevo)
 	}
-	unknown, _ := e.st.CountEvents(ctx, "intercom", store.EventUnknown)
+	unknown, _ := e.st.CountEvents(t.Context(), "intercom", store.EventUnknown)
 	if unknown != int64(inBrevo) {
 		t.Fatalf("%d events recorded as of unknown outcome, want the %d in flight at the crash", unknown, inBrevo)
 	}
@@ -482,4 +444,39 @@ func TestLeaseLapseWithoutRival(t *testing.T) {
 	contactWritesOnce(t, e.sb.Brevo)
 	l, _, _ := e.st.AcquireLease(ctx, "intercom", "probe", time.Second, time.Now())
 	t.Logf("%d renewals, one stalled %s past a %s lease; lease token now %d", st.renewals.Load(), st.stall, testLeaseTTL, l.Token)
+}
+
+// crashAgentA runs a sync as agent-a over a store that crashes (stops
+// applying, as a killed process) at the batch crash picks, and fails the
+// test unless it did.
+func crashAgentA(t *testing.T, e *env, crash func(store.Batch) bool) {
+	t.Helper()
+	crashing := &crashingStore{Store: e.st, crash: crash}
+	oa := e.options()
+	oa.Agent, oa.LeaseTTL = "agent-a", testLeaseTTL
+	a, err := New(e.bundle, crashing, oa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := a.Sync(ctx, PassOptions{}); err == nil || !crashing.crashed.Load() {
+		t.Fatalf("agent a did not crash: %v", err)
+	}
+}
+
+// syncAgentB runs a sync as agent-b, the agent taking over from agent-a.
+func syncAgentB(t *testing.T, e *env) {
+	t.Helper()
+	ob := e.options()
+	ob.Agent, ob.LeaseTTL = "agent-b", testLeaseTTL
+	b, err := New(e.bundle, e.st, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := b.Sync(ctx, PassOptions{}); err != nil {
+		t.Fatalf("agent b: %v", err)
+	}
 }

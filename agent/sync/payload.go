@@ -76,6 +76,11 @@ type companyLinkData struct {
 	// Process is the import that created the company, while its Brevo id
 	// is not known yet.
 	Process int64 `json:"process,omitempty"`
+	// Sent is when an import that may have created the company was sent
+	// without an answer (a timeout, a crash; Unix ms): Brevo may still
+	// apply it, so the company is not created again before
+	// Engine.unsentWait has passed.
+	Sent int64 `json:"sent,omitempty"`
 }
 
 // Brevo company attributes the agent writes. intercom_id and plan are

@@ -16,9 +16,14 @@ import (
 
 // Resources a pass can be limited to.
 const (
-	ResourceContacts  = "contacts"
-	ResourceCompanies = "companies"
+	ResourceContacts      = "contacts"
+	ResourceCompanies     = "companies"
+	ResourceConversations = "conversations"
+	ResourceEvents        = "events"
 )
+
+// Resources are the names PassOptions.Resources accepts.
+var Resources = []string{ResourceContacts, ResourceCompanies, ResourceConversations, ResourceEvents}
 
 // PassOptions select what a planner pass does.
 type PassOptions struct {
@@ -269,6 +274,27 @@ func (e *Engine) tagNames(ctx context.Context) (map[string]string, error) {
 	return m, nil
 }
 
+// expand follows the tag and company lists Intercom cut short in a
+// contact (more than 10 items: one request each), only those the
+// connector reads: tags for tag: list rules and the tags source, companies
+// for company links and company.* data. A list not read stays as it came.
+func (e *Engine) expand(ctx context.Context, c *intercom.Contact, tags, companies bool) error {
+	x := *c // shares the lists: Expand completes them in place
+	if !tags || x.Tags == nil || !x.Tags.HasMore {
+		x.Tags = nil
+	}
+	if !companies || x.Companies == nil || !x.Companies.HasMore {
+		x.Companies = nil
+	}
+	if x.Tags == nil && x.Companies == nil {
+		return nil
+	}
+	if err := e.ic.Contacts.Expand(ctx, &x); err != nil {
+		return fmt.Errorf("expand Intercom contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
 func (e *Engine) usesTags() bool {
 	for _, m := range e.bundle.EffectiveMappings() {
 		if m.Source == "tags" {
@@ -327,9 +353,28 @@ func (e *Engine) planCompanies(ctx context.Context, gen int64, first bool) error
 // attributes or lists.
 func (e *Engine) contactsReadCompanies() bool { return e.needsCompanyData() }
 
+// seenGen is the full pass generation that records read outside a full
+// pass (a webhook, an incremental pass) count as seen by: the pass that
+// runs, or ran last — they exist in Intercom. Otherwise a record written
+// or re-cached this way while a full pass runs (a lead that got its email
+// after the pass read its page, a queued write marked by the pass that a
+// webhook replaced, a company updated after the pass read it) ends up
+// unmarked, and the end of the pass takes it for deleted (planDeletions).
+func (e *Engine) seenGen(ctx context.Context) (int64, error) {
+	var cp fullCheckpoint
+	_, err := e.loadCheckpoint(ctx, cpFull, &cp)
+	return cp.Gen, err
+}
+
 // planCompanyPage caches a page of companies and enqueues their Brevo
 // writes; it returns the ids whose facts changed.
 func (e *Engine) planCompanyPage(ctx context.Context, cos []*intercom.Company, gen int64) ([]string, error) {
+	if gen == 0 && len(cos) > 0 {
+		var err error
+		if gen, err = e.seenGen(ctx); err != nil {
+			return nil, err
+		}
+	}
 	ids := make([]string, len(cos))
 	for i, c := range cos {
 		ids[i] = c.ID
@@ -541,6 +586,12 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 	if len(cs) == 0 && checkpoints == nil {
 		return nil
 	}
+	if gen == 0 && len(cs) > 0 {
+		var err error
+		if gen, err = e.seenGen(ctx); err != nil {
+			return err
+		}
+	}
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = c.ID
@@ -567,11 +618,10 @@ func (e *Engine) planContacts(ctx context.Context, cs []*intercom.Contact, tags 
 	if gen > 0 {
 		b.Seen = &store.Seen{Kind: store.KindContact, IDs: ids, Gen: gen}
 	}
+	readTags, readCompanies := e.usesTags(), e.bundle.Connector.Sync.Companies || e.needsCompanyData()
 	for _, c := range cs {
-		if (c.Tags != nil && c.Tags.HasMore) || (c.Companies != nil && c.Companies.HasMore) {
-			if err := e.ic.Contacts.Expand(ctx, c); err != nil {
-				return fmt.Errorf("expand Intercom contact %s: %w", c.ID, err)
-			}
+		if err := e.expand(ctx, c, readTags, readCompanies); err != nil {
+			return err
 		}
 		var agg *aggregates
 		if convs != nil {

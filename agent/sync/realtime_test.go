@@ -26,6 +26,7 @@ import (
 type live struct {
 	*env
 	sup    *Supervisor
+	recv   *webhook.Receiver
 	hooks  string // base URL of the receiver
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -43,12 +44,23 @@ func startLive(t *testing.T, e *env, mode string, extra ...config.WebhookSubscri
 		Secret: "env:INTERCOM_CLIENT_SECRET", Topics: []string{"contact.created", "contact.updated", "contact.deleted", "contact.merged",
 			"contact.tag.created", "contact.tag.deleted", "user.unsubscribed", "user.email.updated", "company.updated",
 			"conversation.created", "conversation.closed", "conversation.snoozed", "conversation.rating.added"}}}, extra...)
+	return launch(t, e, nil)
+}
+
+// launch saves e's bundle in its store and runs a supervisor on it, with
+// the engine options mod adjusts (nil: none) and a receiver served on a
+// loopback listener; it returns after the first sync.
+func launch(t *testing.T, e *env, mod func(*Options)) *live {
+	t.Helper()
 	for _, o := range append([]store.Object{e.bundle.Connector}, objects(e.bundle)...) {
 		if _, err := store.Save(t.Context(), e.st, o, store.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 	}
 	opts := e.options()
+	if mod != nil {
+		mod(&opts)
+	}
 	recv := webhook.NewReceiver(e.st, opts.Logger, nil)
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
@@ -58,7 +70,7 @@ func startLive(t *testing.T, e *env, mode string, extra ...config.WebhookSubscri
 	sup.SetReceiver(recv)
 	*recv = *webhook.NewReceiver(e.st, opts.Logger, sup.WakeInbox)
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{env: e, sup: sup, hooks: srv.URL, cancel: cancel, done: make(chan struct{})}
+	l := &live{env: e, sup: sup, recv: recv, hooks: srv.URL, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(l.done); sup.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-l.done })
 	l.waitFor("the first sync", 2*time.Minute, func() bool {

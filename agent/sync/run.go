@@ -94,7 +94,7 @@ func (e *Engine) pass(ctx context.Context, o PassOptions, drain func(context.Con
 		"read", after.Read-before.Read, "enqueued", after.Enqueued-before.Enqueued, "unchanged", after.Unchanged-before.Unchanged,
 		"skipped", after.Skipped-before.Skipped, "written", after.Written-before.Written, "failed", after.Failed-before.Failed,
 		"intercom_requests", after.IntercomRequests-before.IntercomRequests, "brevo_requests", after.BrevoRequests-before.BrevoRequests,
-		"duration", e.opts.Now().Sub(start).Round(time.Millisecond))
+		"sms_conflicts", after.SMSConflicts-before.SMSConflicts, "duration", e.opts.Now().Sub(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -344,7 +344,7 @@ func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
 			if n == 0 {
 				if !e.planning.Load() {
 					rctx, cancel := graceful(ctx, shutdownGrace)
-					if err := e.verifyImports(rctx); err != nil && ctx.Err() == nil {
+					if _, err := e.verifyImports(rctx); err != nil && ctx.Err() == nil {
 						e.log.Warn("verify brevo imports", "error", err)
 					}
 					cancel()

@@ -17,16 +17,41 @@ import (
 	"github.com/tajo/terraform-provider-tajo/agent/store"
 )
 
-// Drain writes pending records until none is ready, then makes sure the
-// imports it started have been applied by Brevo.
+// Drain writes pending records until none is left: it writes what is
+// ready, makes sure Brevo applied the imports it started (writing the
+// records of a failed import again), and waits for the writes scheduled
+// for a retry, so that a pass reports success — and records last_sync —
+// only once Brevo holds what it planned. The wait is bounded: a record is
+// tried MaxAttempts times, then recorded as failed and no longer pending;
+// imports that fail MaxAttempts times in a row fail the pass.
 func (e *Engine) Drain(ctx context.Context) error {
+	failedImports := 0
 	for {
 		n, err := e.writeRound(ctx)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return e.verifyImports(ctx)
+		if n > 0 {
+			continue
+		}
+		requeued, err := e.verifyImports(ctx)
+		if err != nil {
+			return err
+		}
+		if requeued > 0 {
+			if failedImports++; failedImports >= e.opts.MaxAttempts {
+				return fmt.Errorf("brevo failed %d imports in a row; their %d records stay pending for the next pass", failedImports, requeued)
+			}
+			continue
+		}
+		waiting, err := e.st.CountPending(ctx, e.id, "")
+		if err != nil || waiting == 0 {
+			return err
+		}
+		// What is left waits for its retry (RetryBase, doubling) or for
+		// Brevo to finish an import.
+		if err := backoff.Sleep(ctx, min(e.opts.RetryBase, time.Second)); err != nil {
+			return err
 		}
 	}
 }
@@ -97,10 +122,10 @@ func (e *Engine) prepare(ctx context.Context) error {
 			}
 			continue
 		}
-		_, err := e.bc.Attributes.Create(ctx, brevo.CategoryNormal, t.Name, &brevo.CreateAttribute{Type: brevo.AttributeType(want)})
-		if errors.Is(err, brevo.ErrDuplicate) {
-			continue // created meanwhile (another agent, or an earlier attempt whose answer was lost)
-		}
+		err := createAttribute(ctx, func() error {
+			_, err := e.bc.Attributes.Create(ctx, brevo.CategoryNormal, t.Name, &brevo.CreateAttribute{Type: brevo.AttributeType(want)})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("create brevo attribute %s (%s): %w", t.Name, want, err)
 		}
@@ -110,6 +135,28 @@ func (e *Engine) prepare(ctx context.Context) error {
 	e.attrsReady = true
 	e.mu.Unlock()
 	return nil
+}
+
+// createAttribute runs create, the creation of a Brevo attribute, until
+// it succeeds or fails for a known reason. Creating an attribute is
+// idempotent for the engine — a duplicate counts as created (by another
+// agent, or by an earlier attempt whose answer was lost) — so a creation
+// whose outcome is unknown (a 5xx, a timeout, a dropped connection) is
+// sent again, within backoff.Default's attempts, instead of failing the
+// pass.
+func createAttribute(ctx context.Context, create func() error) error {
+	for n := 1; ; n++ {
+		err := create()
+		if errors.Is(err, brevo.ErrDuplicate) {
+			return nil
+		}
+		if !errors.Is(err, brevo.ErrOutcomeUnknown) || !backoff.Default.Retry(n) {
+			return err
+		}
+		if err := backoff.Sleep(ctx, backoff.Default.Delay(n)); err != nil {
+			return err
+		}
+	}
 }
 
 // contactItem is one pending contact write with what is known of it.
@@ -131,6 +178,7 @@ type outcome struct {
 	newest   int64           // newest Intercom updated_at written
 	unknown  map[string]bool // writes of unknown outcome (kind|id): they stay journaled
 	requeued map[string]bool // companies to rewrite
+	released []string        // SMS numbers written contacts let go
 }
 
 // keep leaves a journaled write of unknown outcome in flight.
@@ -172,8 +220,8 @@ func (e *Engine) fail(o *outcome, p store.Pending, err error) {
 // pass runs, so that imports carry thousands of contacts; bulkWait bounds
 // that wait.
 const (
-	bulkMin  = 2000
-	bulkWait = 5 * time.Second
+	bulkMin  = 10000
+	bulkWait = 15 * time.Second
 )
 
 func (e *Engine) writeContacts(ctx context.Context) (int, error) {
@@ -211,6 +259,9 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 			listOnly = append(listOnly, it)
 		}
 	}
+	if err := e.claimSMS(ctx, slices.Concat(changes, writes), deletes); err != nil {
+		return 0, err
+	}
 	var single []*contactItem
 	var groups [][]*contactItem
 	if len(writes) >= e.opts.ImportThreshold {
@@ -245,6 +296,7 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	e.settle(ctx, o, pendingOf(slices.Concat(changes, writes)))
+	releaseSMS(o)
 	// What Brevo accepted is recorded even when ctx ended meanwhile.
 	if err := e.apply(context.WithoutCancel(ctx), o.batch); err != nil {
 		return 0, err
@@ -272,6 +324,7 @@ func (e *Engine) written(o *outcome, it *contactItem) {
 		Data: encode(it.st), Seen: max(it.st.Gen, it.link.Seen),
 	}
 	o.batch.Links = append(o.batch.Links, l)
+	recordSMS(o, it, false)
 	if e.bundle.Connector.Sync.Companies {
 		old := decodeData[contactData](it.link.Data).Companies
 		if !it.linked || !sameStrings(old, it.st.Companies) || it.link.Email != it.st.Email {
@@ -307,6 +360,7 @@ func (e *Engine) unlinked(o *outcome, it *contactItem) {
 	o.done(it.p)
 	o.written++
 	o.batch.Unlink = append(o.batch.Unlink, store.Key{Kind: store.KindContact, IntercomID: it.p.IntercomID})
+	recordSMS(o, it, true)
 	if o.batch.Members == nil {
 		o.batch.Members = map[string][]string{}
 	}
@@ -331,6 +385,7 @@ func (e *Engine) writeEmailChange(ctx context.Context, it *contactItem, o *outco
 	_, err := e.bc.Contacts.Update(ctx, brevo.ByExtID(it.p.IntercomID), u)
 	if smsTaken(err) && u.Attributes[config.TargetSMS] != nil {
 		u.Attributes = withoutSMS(u.Attributes)
+		it.st.Attributes = withoutSMS(it.st.Attributes)
 		e.count(func(s *Stats) { s.SMSConflicts++ })
 		_, err = e.bc.Contacts.Update(ctx, brevo.ByExtID(it.p.IntercomID), u)
 	}
@@ -385,6 +440,7 @@ func (e *Engine) upsertContact(ctx context.Context, it *contactItem, lists *list
 		// Another Brevo contact has this number (Brevo identifiers are
 		// unique): the contact is written without it, not failed.
 		c.Attributes = withoutSMS(c.Attributes)
+		it.st.Attributes = c.Attributes
 		e.count(func(s *Stats) { s.SMSConflicts++ })
 		e.log.Warn("SMS already belongs to another Brevo contact; written without it", "contact", it.p.IntercomID)
 		res, _, err = e.bc.Contacts.Upsert(ctx, c)
@@ -415,11 +471,11 @@ func importGroups(items []*contactItem) (single []*contactItem, groups [][]*cont
 	byKey := map[string][]*contactItem{}
 	var keys []string
 	for _, it := range items {
-		if len(it.add) == 0 {
+		if len(importLists(it)) == 0 {
 			single = append(single, it)
 			continue
 		}
-		k := fmt.Sprint(it.add, it.st.Blacklist)
+		k := fmt.Sprint(importLists(it), it.st.Blacklist)
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -432,6 +488,26 @@ func importGroups(items []*contactItem) (single []*contactItem, groups [][]*cont
 		groups = append(groups, g)
 	}
 	return single, groups
+}
+
+// importLists are the listIds of the import that carries a contact: the
+// lists it joins, or, for a contact that joins none, one managed list it
+// is in and stays in (adding a member again changes nothing), so that
+// attribute updates of contacts already in Brevo travel in bulk too
+// instead of one call each. A contact in no managed list has none.
+func importLists(it *contactItem) []int64 {
+	if len(it.add) > 0 {
+		return it.add
+	}
+	if !it.linked {
+		return nil
+	}
+	for _, l := range it.link.Lists { // sorted
+		if slices.Contains(it.st.Lists, l) {
+			return []int64{l}
+		}
+	}
+	return nil
 }
 
 // journal records the contact data writes of a round as in flight before
@@ -518,7 +594,7 @@ func (e *Engine) importContacts(ctx context.Context, g []*contactItem, mark stor
 		rows[i] = brevo.ImportContact{Email: it.st.Email, ExtID: it.st.ExtID, Attributes: it.st.Attributes}
 	}
 	req := &brevo.ImportRequest{
-		Contacts: rows, ListIDs: g[0].add, EmailBlacklist: g[0].st.Blacklist,
+		Contacts: rows, ListIDs: importLists(g[0]), EmailBlacklist: g[0].st.Blacklist,
 		UpdateExistingContacts: ptr(true), NotifyURL: e.opts.NotifyURL, DisableNotification: true,
 	}
 	res, _, err := e.bc.Contacts.Import(ctx, req)
@@ -686,15 +762,15 @@ func (e *Engine) trackImports(processes []int64, items []*contactItem) {
 // engine. It looks up the last contact of each import by ext_id (the
 // contacts budget, 10 requests/s) rather than polling the process (the
 // 100 requests/hour budget), and asks for the process status only when
-// the contact does not appear. A failed import forgets the digests of its
-// contacts, so the next pass writes them again.
-func (e *Engine) verifyImports(ctx context.Context) error {
+// the contact does not appear. The records of a failed import are
+// enqueued again (requeue); it returns how many.
+func (e *Engine) verifyImports(ctx context.Context) (int, error) {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	return e.verifyImportsLocked(ctx)
 }
 
-func (e *Engine) verifyImportsLocked(ctx context.Context) error {
+func (e *Engine) verifyImportsLocked(ctx context.Context) (requeued int, err error) {
 	e.mu.Lock()
 	pending := e.imports
 	e.imports = nil
@@ -705,15 +781,17 @@ func (e *Engine) verifyImportsLocked(ctx context.Context) error {
 		switch {
 		case err == nil:
 		case errors.Is(err, brevo.ErrProcessFailed):
-			e.log.Error("brevo import failed; its records will be written again", "kind", ib.kind, "process", ib.process, "records", len(ib.ids))
-			if err := e.forget(ctx, ib.kind, ib.ids); err != nil {
-				return err
+			e.log.Error("brevo import failed; its records are written again", "kind", ib.kind, "process", ib.process, "records", len(ib.ids))
+			n, err := e.requeue(ctx, ib.kind, ib.ids)
+			if err != nil {
+				return requeued, err
 			}
+			requeued += n
 		case ctx.Err() != nil:
 			e.mu.Lock()
 			e.imports = append(slices.Clone(pending[i:]), e.imports...)
 			e.mu.Unlock()
-			return ctx.Err()
+			return requeued, ctx.Err()
 		default:
 			if firstErr == nil {
 				firstErr = fmt.Errorf("wait for brevo import %d: %w", ib.process, err)
@@ -725,7 +803,7 @@ func (e *Engine) verifyImportsLocked(ctx context.Context) error {
 		e.lastContactProcess = 0
 	}
 	e.mu.Unlock()
-	return firstErr
+	return requeued, firstErr
 }
 
 // importWait bounds how long verifyImports looks for an imported contact
@@ -764,16 +842,49 @@ func (e *Engine) awaitImport(ctx context.Context, ib importBatch) error {
 	return err
 }
 
-// forget clears the digests of records whose write did not happen.
-func (e *Engine) forget(ctx context.Context, kind string, ids []string) error {
+// OutcomeRequeued counts records written again because Brevo reported
+// the import that carried them as failed (none of its rows is applied).
+const OutcomeRequeued = "requeued"
+
+// requeue writes again the records of an import Brevo reports failed.
+// Their digests are forgotten and, for contacts, their lists (the
+// import's listIds were not applied either; joining a list again is
+// harmless) and email (so that writing it again rewrites its companies,
+// which leave out a contact without a digest). A contact is enqueued again with the state recorded as
+// written, unless a newer version already waits; a company with the
+// Intercom company last read. It returns how many records wait to be
+// written again.
+func (e *Engine) requeue(ctx context.Context, kind string, ids []string) (int, error) {
 	links, err := e.st.GetLinks(ctx, e.id, kind, ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	var b store.Batch
+	waiting, err := e.st.GetPending(ctx, e.id, kind, ids)
+	if err != nil {
+		return 0, err
+	}
+	o := &outcome{requeued: map[string]bool{}}
+	resource := ResourceCompanies
 	for _, l := range links {
 		l.Hash = ""
-		b.Links = append(b.Links, l)
+		if kind == store.KindContact {
+			resource, l.Lists, l.Email = ResourceContacts, nil, ""
+			_, newer := waiting[l.IntercomID]
+			if st := decodeData[contactState](l.Data); !newer && st.ExtID != "" {
+				o.batch.Enqueue = append(o.batch.Enqueue, store.Pending{Kind: kind, IntercomID: l.IntercomID, Payload: l.Data})
+			}
+		} else if _, newer := waiting[l.IntercomID]; !newer {
+			o.requeued[l.IntercomID] = true
+		}
+		o.batch.Links = append(o.batch.Links, l)
 	}
-	return e.apply(ctx, b)
+	if err := e.requeueCompanies(ctx, o); err != nil {
+		return 0, err
+	}
+	if err := e.apply(ctx, o.batch); err != nil {
+		return 0, err
+	}
+	e.count(func(s *Stats) { s.record(resource, OutcomeRequeued, int64(len(links))) })
+	e.notify()
+	return len(o.batch.Enqueue) + len(waiting), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -266,5 +267,30 @@ func TestRunAdminListen(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestStatusUnknownEvents: Brevo events whose answer was lost are
+// counted in the status, as text and JSON.
+func TestStatusUnknownEvents(t *testing.T) {
+	a := newAdmin(t)
+	st := a.open()
+	for _, b := range []store.Batch{
+		{Events: []store.Event{{Key: "a", Payload: []byte(`{}`)}, {Key: "b", Payload: []byte(`{}`)}}},
+		{EventUpdates: []store.EventUpdate{{Keys: []string{"a", "b"}, State: store.EventUnknown}}},
+	} {
+		if err := st.Apply(t.Context(), "intercom", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	code, out, errs := runCLI(t, "status", "--store", a.url)
+	if code != exitOK || !strings.Contains(out, "intercom: 2 Brevo events of unknown outcome") {
+		t.Errorf("status: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "status", "--json", "--store", a.url, "intercom")
+	var s struct{ EventsUnknown int64 }
+	if err := json.Unmarshal([]byte(out), &s); code != exitOK || err != nil || s.EventsUnknown != 2 {
+		t.Errorf("status --json: exit %d, eventsUnknown %d (%v)\n%s", code, s.EventsUnknown, err, out)
 	}
 }

@@ -42,3 +42,16 @@ func TestRunLeaseTTLRange(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncResources(t *testing.T) {
+	code, _, errs := runCLI(t, "sync", "--once", "--resources", "contacts,tickets")
+	if code != exitUsage || !strings.Contains(errs, `"tickets" is not a resource; use some of contacts, companies, conversations, events`) {
+		t.Errorf("sync --resources tickets: exit %d %q", code, errs)
+	}
+	// Every documented resource is accepted: the command goes on to want
+	// a store.
+	code, _, errs = runCLI(t, "sync", "--once", "--full", "--resources", "contacts,companies,conversations,events", "--store", "")
+	if code == exitUsage || strings.Contains(errs, "not a resource") {
+		t.Errorf("sync --resources with every resource: exit %d %q", code, errs)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,9 +27,23 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	publicURL := fs.String("public-url", "", "the agent's public base URL, for Brevo webhooks and import notifications (e.g. https://tajo.example.com)")
 	agent := fs.String("agent-id", agentID(), "name of this agent instance in the status and leases")
 	leaseTTL := fs.Duration("lease-ttl", sync.DefaultLeaseTTL, "how long a connector's lease lasts unrenewed: how soon a standby agent takes over from one that died (5s to 10m)")
+	tlsCert := fs.String("tls-cert", "", "serve --listen over HTTPS with this certificate chain (PEM file; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM file)")
 	lf := e.logFlags(fs)
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if (*tlsCert == "") != (*tlsKey == "") || (*tlsCert != "" && *listen == "") {
+		fmt.Fprintln(e.stderr, "tajo-agent run: give --tls-cert and --tls-key together, with --listen")
+		return exitUsage
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return e.errorf("--tls-cert %s, --tls-key %s: %v", *tlsCert, *tlsKey, err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	if *leaseTTL < 5*time.Second || *leaseTTL > 10*time.Minute {
 		fmt.Fprintf(e.stderr, "tajo-agent run: --lease-ttl %s is out of range: give 5s to 10m (default %s)\n", *leaseTTL, sync.DefaultLeaseTTL)
@@ -76,9 +91,10 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	listeners := []struct {
 		flag, addr, serves string
 		h                  http.Handler
+		tls                *tls.Config
 	}{
-		{"listen", *listen, "webhooks, health and metrics", public},
-		{"admin-listen", *adminListen, "health and metrics", admin},
+		{"listen", *listen, "webhooks, health and metrics", public, tlsConfig},
+		{"admin-listen", *adminListen, "health and metrics", admin, nil},
 	}
 	if *adminListen != "" {
 		listeners[0].serves = "webhooks"
@@ -91,23 +107,33 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return e.errorf("--%s: listen on %s: %v", l.flag, l.addr, err)
 		}
-		// Timeouts bound slow or stalled clients (slow-loris): Intercom
-		// expects an answer within 5 s, and so does the receiver of itself.
-		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+		srv := newHTTPServer(l.h)
 		servers = append(servers, srv)
+		if l.tls != nil {
+			ln = tls.NewListener(ln, l.tls)
+		}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http server", "address", ln.Addr().String(), "error", err)
 			}
 		}()
-		log.Info("listening", "address", ln.Addr().String(), "serves", l.serves)
+		log.Info("listening", "address", ln.Addr().String(), "serves", l.serves, "tls", l.tls != nil)
 	}
 	if err := sup.Run(ctx); err != nil {
 		return e.errorf("%v", err)
 	}
 	log.Info("agent stopped")
 	return exitOK
+}
+
+// newHTTPServer is the HTTP server of both listeners. Its timeouts bound
+// slow or stalled clients (slow-loris): the request headers must arrive
+// within 5 s and the whole request within 10 s (Intercom expects an answer
+// within 5 s, so a legitimate delivery never comes near), and an idle
+// keep-alive connection is closed after 60 s.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 }
 
 // newAdminMux serves the liveness and readiness checks and the metrics.

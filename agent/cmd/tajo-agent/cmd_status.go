@@ -16,22 +16,25 @@ import (
 // (connected, lastSync, contactsSynced, conversationsSynced,
 // companiesSynced) plus the agent's own.
 type statusJSON struct {
-	Connector           string          `json:"connector"`
-	Enabled             bool            `json:"enabled"`
-	State               string          `json:"state"`
-	Connected           bool            `json:"connected"`
-	LastSync            *time.Time      `json:"lastSync"`
-	ContactsSynced      int64           `json:"contactsSynced"`
-	ConversationsSynced int64           `json:"conversationsSynced"`
-	CompaniesSynced     int64           `json:"companiesSynced"`
-	EventsSynced        int64           `json:"eventsSynced"`
-	PendingWrites       int64           `json:"pendingWrites"`
-	FailedRecords       int64           `json:"failedRecords"`
-	LagSeconds          *float64        `json:"lagSeconds"`
-	LastError           string          `json:"lastError,omitempty"`
-	Errors              []string        `json:"errors,omitempty"`
-	Progress            *store.Progress `json:"progress,omitempty"`
-	Agent               string          `json:"agent,omitempty"`
+	Connector           string     `json:"connector"`
+	Enabled             bool       `json:"enabled"`
+	State               string     `json:"state"`
+	Connected           bool       `json:"connected"`
+	LastSync            *time.Time `json:"lastSync"`
+	ContactsSynced      int64      `json:"contactsSynced"`
+	ConversationsSynced int64      `json:"conversationsSynced"`
+	CompaniesSynced     int64      `json:"companiesSynced"`
+	EventsSynced        int64      `json:"eventsSynced"`
+	// EventsUnknown are Brevo events whose request's answer was lost:
+	// not sent again (no duplicates), so they may be missing in Brevo.
+	EventsUnknown int64           `json:"eventsUnknown"`
+	PendingWrites int64           `json:"pendingWrites"`
+	FailedRecords int64           `json:"failedRecords"`
+	LagSeconds    *float64        `json:"lagSeconds"`
+	LastError     string          `json:"lastError,omitempty"`
+	Errors        []string        `json:"errors,omitempty"`
+	Progress      *store.Progress `json:"progress,omitempty"`
+	Agent         string          `json:"agent,omitempty"`
 	// Leader is the agent holding the connector's lease (running its
 	// passes and Brevo writes); empty when none runs it.
 	Leader    string     `json:"leader,omitempty"`
@@ -69,11 +72,15 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return e.errorf("%v", err)
 		}
+		unknown, err := st.CountEvents(ctx, id, store.EventUnknown)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
 		j := statusJSON{
 			Connector: id, Enabled: b.Connector.Enabled, State: s.State, Connected: s.Connected,
 			ContactsSynced: s.ContactsSynced, ConversationsSynced: s.ConversationsSynced, CompaniesSynced: s.CompaniesSynced,
 			EventsSynced: s.EventsSynced, PendingWrites: pending, FailedRecords: failed, LastError: s.LastError, Errors: s.Errors,
-			Progress: s.Progress, Agent: s.Agent,
+			Progress: s.Progress, Agent: s.Agent, EventsUnknown: unknown,
 		}
 		if j.State == "" {
 			j.State = "never_run"
@@ -128,6 +135,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 		}
 		if j.LastError != "" {
 			fmt.Fprintf(e.stdout, "\n%s: last error: %s", j.Connector, j.LastError)
+		}
+		if j.EventsUnknown > 0 {
+			fmt.Fprintf(e.stdout, "\n%s: %d Brevo events of unknown outcome (the answer was lost; not sent again, to avoid duplicates)", j.Connector, j.EventsUnknown)
 		}
 		for i, er := range j.Errors {
 			if i == 0 {

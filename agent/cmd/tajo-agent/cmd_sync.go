@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,11 +52,11 @@ func cmdSync(ctx context.Context, e *env, args []string) int {
 	storeURL := e.storeFlag(fs)
 	once := fs.Bool("once", false, "run one pass and exit (required: continuous syncing is `tajo-agent run`)")
 	full := fs.Bool("full", false, "read every record, not only what changed since the last pass")
-	resources := fs.String("resources", "", "limit the pass to some resources: contacts,companies")
+	resources := fs.String("resources", "", "limit the pass to some resources: contacts, companies, conversations, events (events: with --full, a backfill of the last 90 days of data events)")
 	since := fs.String("since", "", "with --full: only records updated since this date (2023-01-01 or RFC 3339)")
 	lf := e.logFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: tajo-agent sync --once [--full] [--resources contacts,companies] [--since DATE] [--store URL] [connector ...]")
+		fmt.Fprintln(e.stderr, "usage: tajo-agent sync --once [--full] [--resources contacts,companies,conversations,events] [--since DATE] [--store URL] [connector ...]")
 		fs.PrintDefaults()
 	}
 	if ok, code := parse(fs, args); !ok {
@@ -69,8 +70,8 @@ func cmdSync(ctx context.Context, e *env, args []string) int {
 	if *resources != "" {
 		for _, r := range strings.Split(*resources, ",") {
 			r = strings.TrimSpace(r)
-			if r != sync.ResourceContacts && r != sync.ResourceCompanies {
-				fmt.Fprintf(e.stderr, "tajo-agent sync: --resources: %q is not a resource; use contacts and/or companies\n", r)
+			if !slices.Contains(sync.Resources, r) {
+				fmt.Fprintf(e.stderr, "tajo-agent sync: --resources: %q is not a resource; use some of %s\n", r, strings.Join(sync.Resources, ", "))
 				return exitUsage
 			}
 			o.Resources = append(o.Resources, r)

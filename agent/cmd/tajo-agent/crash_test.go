@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,47 @@ func (x *e2e) applyQuickstartLike(t *testing.T) {
 		if _, err := store.Save(t.Context(), st, o, store.MustNotExist); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// save writes declarations into the test's store.
+func (x *e2e) save(t *testing.T, objs ...store.Object) {
+	t.Helper()
+	st := x.crashStore(t)
+	defer st.Close()
+	for _, o := range objs {
+		if _, err := store.Save(t.Context(), st, o, store.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// editConnector changes the connector declared in the test's store.
+func (x *e2e) editConnector(t *testing.T, edit func(*config.Connector)) {
+	t.Helper()
+	st := x.crashStore(t)
+	defer st.Close()
+	c, _, err := store.Load[config.Connector](t.Context(), st, config.KindConnector, "intercom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(&c)
+	x.save(t, c)
+}
+
+// waitReady waits up to 30 s for the agent serving addr to answer
+// /readyz with 200; output is the agent's, shown when it does not.
+func waitReady(t *testing.T, addr string, output fmt.Stringer) {
+	t.Helper()
+	if !crashWaitUntil(30*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("agent not ready:\n%s", output)
 	}
 }
 

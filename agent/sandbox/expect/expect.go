@@ -323,6 +323,19 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 	if s.Conversations || s.AIAgent || needsConversations(s) {
 		convs = conversationsByContact(sb)
 	}
+	// A phone number is a Brevo identifier: of the synced contacts that
+	// share one, the contact with the lowest Intercom id holds it, the
+	// others are written without SMS.
+	smsHolder := map[string]string{}
+	for _, id := range ic.ContactIDs() {
+		c, ok := ic.Contact(id)
+		if !ok || c.FormattedPhone == "" || (c.Email == "" && !s.LeadsWithoutEmail) {
+			continue
+		}
+		if h, ok := smsHolder[c.FormattedPhone]; !ok || id < h {
+			smsHolder[c.FormattedPhone] = id
+		}
+	}
 	seenExt := map[string]bool{}
 	for _, id := range ic.ContactIDs() {
 		c, ok := ic.Contact(id)
@@ -350,6 +363,12 @@ func Compare(sb *sandbox.Sandbox, s Setup) Report {
 			r.add("contact %s: emailBlacklisted %v, want %v", id, got.EmailBlacklisted, c.UnsubscribedFromEmails)
 		}
 		want := Attributes(c, companies, s)
+		if smsHolder[c.FormattedPhone] != id {
+			delete(want, "SMS")
+			if got.SMS == c.FormattedPhone && c.FormattedPhone != "" {
+				r.add("contact %s: holds SMS %s, which contact %s holds", id, c.FormattedPhone, smsHolder[c.FormattedPhone])
+			}
+		}
 		if s.Conversations || s.AIAgent {
 			convs[c.Index].attributes(want, s)
 		}

@@ -283,8 +283,14 @@ func (s *Server) worker() {
 			return
 		}
 		s.mu.Lock()
-		p.apply(&p.Process)
-		p.Status = "completed"
+		if s.failing(p.Name) {
+			// Brevo reports an import it could not run as failed; none of
+			// its rows is applied.
+			p.Status = "failed"
+		} else {
+			p.apply(&p.Process)
+			p.Status = "completed"
+		}
 		p.CompletedAt = s.cfg.now()
 		s.mu.Unlock()
 		if p.NotifyURL != "" {
@@ -315,7 +321,10 @@ func (s *Server) sleepUntil(t time.Time) bool {
 // The payload Brevo sends is not documented (UNVERIFIED); receivers should
 // treat the call as "process finished" and read the process.
 func (s *Server) notify(p *process) {
-	body, _ := json.Marshal(map[string]any{"processId": p.ID, "name": p.Name, "status": "completed"})
+	s.mu.Lock()
+	final := p.Status
+	s.mu.Unlock()
+	body, _ := json.Marshal(map[string]any{"processId": p.ID, "name": p.Name, "status": final})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	status, errText := 0, ""
@@ -335,6 +344,26 @@ func (s *Server) notify(p *process) {
 	p.NotifyStatus, p.NotifyErr = status, errText
 	s.state.notifications++
 	s.mu.Unlock()
+}
+
+// FailProcesses makes the next n processes named name ("" for any;
+// contact imports are "IMPORTUSER", company imports "IMPORT_COMPANIES")
+// end with status "failed" without applying any of their rows, as Brevo
+// reports an import it could not run. A later call replaces the count.
+func (s *Server) FailProcesses(name string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failName, s.failCount = name, n
+}
+
+// failing reports (under the lock) whether a process named name is to
+// fail, spending one of the failures FailProcesses asked for.
+func (s *Server) failing(name string) bool {
+	if s.failCount <= 0 || (s.failName != "" && s.failName != name) {
+		return false
+	}
+	s.failCount--
+	return true
 }
 
 // WaitIdle blocks until every queued process has completed (and its

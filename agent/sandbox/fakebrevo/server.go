@@ -159,6 +159,9 @@ type Server struct {
 
 	mu    sync.Mutex
 	state *state
+	// failName and failCount: processes to end "failed" (FailProcesses).
+	failName  string
+	failCount int
 
 	work   chan struct{}
 	done   chan struct{}

@@ -13,8 +13,13 @@ import (
 
 // Defaults of the settings read from the store URL.
 const (
-	DefaultMaxConns         = 10
-	DefaultMaxIdleConns     = 5
+	DefaultMaxConns = 10
+	// DefaultMaxIdleConns keeps every connection of the pool open between
+	// bursts (connections idle for DefaultMaxConnIdleTime are closed):
+	// with fewer, a burst of webhooks, each delivery a commit of its own,
+	// closed the connections above the idle cap as they were released and
+	// opened new ones for the next burst, a server process each.
+	DefaultMaxIdleConns     = DefaultMaxConns
 	DefaultMaxConnLifetime  = time.Hour
 	DefaultMaxConnIdleTime  = 10 * time.Minute
 	DefaultStatementTimeout = 30 * time.Second
@@ -33,7 +38,8 @@ const (
 type Options struct {
 	// MaxConns caps open connections of one store handle (pool_max_conns).
 	MaxConns int
-	// MaxIdleConns caps idle connections kept open (pool_max_idle_conns).
+	// MaxIdleConns caps idle connections kept open (pool_max_idle_conns;
+	// MaxConns unless set).
 	MaxIdleConns int
 	// MaxConnLifetime recycles connections after this long, so that a
 	// fail-over or a DNS change is picked up (pool_max_conn_lifetime; 0 is
@@ -158,7 +164,7 @@ func splitURL(u *url.URL) (string, Options, error) {
 			return "", opts, fmt.Errorf("store URL parameter %s=%q: want %s", key, rawVal, p.help)
 		}
 	}
-	if opts.MaxIdleConns > opts.MaxConns {
+	if opts.MaxIdleConns > opts.MaxConns || !seen["pool_max_idle_conns"] {
 		opts.MaxIdleConns = opts.MaxConns
 	}
 	clean := *u

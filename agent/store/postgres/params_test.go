@@ -41,6 +41,18 @@ func TestSplitURL(t *testing.T) {
 			want:     func(o *Options) { o.MaxConns, o.MaxIdleConns = 2, 2 },
 		},
 		{
+			name:     "idle follows max",
+			url:      "postgres://db/tajo?pool_max_conns=20",
+			wantConn: "postgres://db/tajo",
+			want:     func(o *Options) { o.MaxConns, o.MaxIdleConns = 20, 20 },
+		},
+		{
+			name:     "idle below max when set",
+			url:      "postgres://db/tajo?pool_max_conns=20&pool_max_idle_conns=4",
+			wantConn: "postgres://db/tajo",
+			want:     func(o *Options) { o.MaxConns, o.MaxIdleConns = 20, 4 },
+		},
+		{
 			name:     "statement_timeout in milliseconds",
 			url:      "postgres://db/tajo?statement_timeout=1500",
 			wantConn: "postgres://db/tajo",

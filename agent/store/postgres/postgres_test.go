@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -474,6 +475,34 @@ func TestSettings(t *testing.T) {
 	// The pool is still usable.
 	if _, err := s.PutDocument(ctx, doc("c"), store.MustNotExist); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPoolKeepsConnections checks that a burst as wide as the pool leaves
+// every connection open for the next one: each connection closed is a
+// server process started again.
+func TestPoolKeepsConnections(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := open(t, newURL(t))
+	db := s.SQL()
+	for range 3 {
+		conns := make([]*sql.Conn, postgres.DefaultMaxConns)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns[i] = c
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	st := db.Stats()
+	if st.MaxIdleClosed != 0 || st.Idle != postgres.DefaultMaxConns {
+		t.Errorf("after bursts of %d connections: %d closed for the idle cap, %d idle; want 0 closed, all idle",
+			postgres.DefaultMaxConns, st.MaxIdleClosed, st.Idle)
 	}
 }
 

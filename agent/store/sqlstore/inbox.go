@@ -46,10 +46,15 @@ func (s *Store) Claim(ctx context.Context, connectorID, worker string, now time.
 	var out []store.Delivery
 	err := s.WithTx(ctx, func(tx *sql.Tx) error {
 		at := now.UnixMicro()
+		// "state IN ('pending', 'processing')" names the partial indexes
+		// inbox_open and inbox_open_key: the claim walks the open
+		// deliveries in seq order, each checked against the older open
+		// ones of its key, instead of sorting every ready delivery.
 		q := `SELECT ` + inboxColumns + ` FROM inbox d
-			WHERE d.connector_id = ? AND ((d.state = 'pending' AND d.not_before <= ?) OR (d.state = 'processing' AND d.claim_until < ?))
+			WHERE d.connector_id = ? AND d.state IN ('pending', 'processing')
+			AND ((d.state = 'pending' AND d.not_before <= ?) OR (d.state = 'processing' AND d.claim_until < ?))
 			AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.connector_id = d.connector_id AND e.order_key = d.order_key
-				AND e.seq < d.seq AND e.state IN ('pending', 'processing'))
+				AND e.state IN ('pending', 'processing') AND e.seq < d.seq)
 			ORDER BY d.seq LIMIT ` + strconv.Itoa(max(limit, 1)) + s.dialect.ClaimSuffix
 		rows, err := tx.QueryContext(ctx, s.Q(q), connectorID, at, at)
 		if err != nil {

@@ -167,11 +167,24 @@ type Cluster struct {
 	proc   *os.Process
 	exited chan struct{}
 	logf   string
+	// durable keeps PostgreSQL's fsync and synchronous_commit defaults.
+	durable bool
 }
 
 // Start creates and starts a cluster in a new temporary directory. Stop
-// it with Stop.
+// it with Stop. It trades durability for speed (fsync and synchronous
+// commits off): see StartDurable.
 func Start(ctx context.Context) (*Cluster, error) {
+	return start(ctx, false)
+}
+
+// StartDurable is Start with PostgreSQL's durable defaults (fsync and
+// synchronous_commit on), for measurements of what a commit costs.
+func StartDurable(ctx context.Context) (*Cluster, error) {
+	return start(ctx, true)
+}
+
+func start(ctx context.Context, durable bool) (*Cluster, error) {
 	bin, err := findBinaries()
 	if err != nil {
 		return nil, err
@@ -181,7 +194,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, logf: filepath.Join(dir, "postgres.log")}
+	c := &Cluster{dir: dir, logf: filepath.Join(dir, "postgres.log"), durable: durable}
 	if err := c.start(ctx, bin); err != nil {
 		c.Stop()
 		return nil, err
@@ -254,12 +267,14 @@ func (c *Cluster) run(ctx context.Context, bin, data string, cred *syscall.Crede
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-k", c.dir, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
-		// Durability is worthless for a throwaway cluster; speed is not.
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+	args := []string{"-D", data, "-k", c.dir, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-c", "max_connections=300", "-c", "shared_buffers=32MB",
-		"-c", "log_min_messages=warning", "-c", "log_min_error_statement=panic")
+		"-c", "log_min_messages=warning", "-c", "log_min_error_statement=panic"}
+	if !c.durable {
+		// Durability is worthless for a throwaway cluster; speed is not.
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
