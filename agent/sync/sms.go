@@ -32,7 +32,9 @@ func smsOf(attrs map[string]any) string {
 
 // claimSMS removes the SMS of the items whose number another contact
 // holds, or that another item of the round takes. Contacts the round
-// deletes (a lead merged away) hold nothing.
+// deletes (a lead merged away) hold nothing. Items whose data is not
+// written (only their lists change) are included, so that what the round
+// records of them (their state, the numbers they hold) is what Brevo has.
 func (e *Engine) claimSMS(ctx context.Context, items, deletes []*contactItem) error {
 	byNumber := map[string][]*contactItem{}
 	byID := map[string]*contactItem{}

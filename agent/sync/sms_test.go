@@ -50,6 +50,16 @@ func TestSharedPhoneNumbers(t *testing.T) {
 	if h := holder(x); h != a {
 		t.Fatalf("%s held by %q, want %s", x, h, a)
 	}
+	// The other contact only joins a list (its data is not written): the
+	// number stays with its holder.
+	if err := ic.TagContact(c, "vip"); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(PassOptions{})
+	e.exact()
+	if h := holder(x); h != a {
+		t.Fatalf("after a list-only change of %s, %s held by %q, want %s", c, x, h, a)
+	}
 
 	// The holder moves to another number; the other contact, changed in
 	// the same round, takes the first one.

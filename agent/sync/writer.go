@@ -259,7 +259,7 @@ func (e *Engine) writeContacts(ctx context.Context) (int, error) {
 			listOnly = append(listOnly, it)
 		}
 	}
-	if err := e.claimSMS(ctx, slices.Concat(changes, writes), deletes); err != nil {
+	if err := e.claimSMS(ctx, slices.Concat(changes, writes, listOnly), deletes); err != nil {
 		return 0, err
 	}
 	var single []*contactItem
