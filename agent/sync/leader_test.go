@@ -355,21 +355,9 @@ func TestEventsNotResentAfterCrash(t *testing.T) {
 	e := convEnv(t, 300)
 	e.sync(PassOptions{})
 	ic := e.sb.Intercom
-	closed := 0
-	for _, id := range ic.ConversationIDs() {
-		c, _ := ic.Conversation(id)
-		ct, _ := ic.Contact(ic.Dataset().ContactID(c.Contact))
-		if c.State != dataset.StateOpen || ct.Email == "" {
-			continue
-		}
-		if err := ic.UpdateConversation(id, func(c *dataset.Conversation) {
-			c.State, c.Statistics.LastCloseAt = dataset.StateClosed, ic.Now().Unix()
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if closed++; closed == 8 {
-			break
-		}
+	closed, err := ic.CloseOpenConversations(8)
+	if err != nil {
+		t.Fatal(err)
 	}
 	sentOutcome := func(b store.Batch) bool {
 		for _, u := range b.EventUpdates {

@@ -278,21 +278,9 @@ func TestFailoverDuringFullSync(t *testing.T) {
 	agents[leader] = h.start(leader) // back, as a standby
 	h.sb.Brevo.Reset()
 	ic := h.sb.Intercom
-	closed := 0
-	for _, id := range ic.ConversationIDs() {
-		c, _ := ic.Conversation(id)
-		ct, _ := ic.Contact(ic.Dataset().ContactID(c.Contact))
-		if c.State != dataset.StateOpen || ct.Email == "" {
-			continue
-		}
-		if err := ic.UpdateConversation(id, func(c *dataset.Conversation) {
-			c.State, c.Statistics.LastCloseAt = dataset.StateClosed, ic.Now().Unix()
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if closed++; closed == 60 {
-			break
-		}
+	closed, err := ic.CloseOpenConversations(60)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// A configuration change (the log level) restarts the connector's engines:
 	// the leader runs an incremental pass at once.

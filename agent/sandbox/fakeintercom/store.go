@@ -597,6 +597,29 @@ func (s *Server) UpdateConversation(id string, fn func(*dataset.Conversation)) e
 	return nil
 }
 
+// CloseOpenConversations closes up to n open conversations of contacts
+// with an email (their last_close_at the server's now), in id order, and
+// returns how many it closed.
+func (s *Server) CloseOpenConversations(n int) (int, error) {
+	closed := 0
+	for _, id := range s.ConversationIDs() {
+		if closed == n {
+			break
+		}
+		c, _ := s.Conversation(id)
+		ct, _ := s.Contact(s.Dataset().ContactID(c.Contact))
+		if c.State != dataset.StateOpen || ct.Email == "" {
+			continue
+		}
+		now := s.Now().Unix()
+		if err := s.UpdateConversation(id, func(c *dataset.Conversation) { c.State, c.Statistics.LastCloseAt = dataset.StateClosed, now }); err != nil {
+			return closed, err
+		}
+		closed++
+	}
+	return closed, nil
+}
+
 // AddEvent records a data event for a contact (as POST /events does) and
 // moves the contact's updated_at to the server clock.
 func (s *Server) AddEvent(contactID string, e dataset.Event) error {
