@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
@@ -15,6 +16,7 @@ import (
 	"github.com/tajo/terraform-provider-tajo/agent/store"
 	_ "github.com/tajo/terraform-provider-tajo/agent/store/postgres" // postgres:// store URLs
 	_ "github.com/tajo/terraform-provider-tajo/agent/store/sqlite"   // sqlite:// store URLs
+	"github.com/tajo/terraform-provider-tajo/agent/sync"
 )
 
 // Exit codes.
@@ -102,6 +104,21 @@ func (e *env) flags(name string) *flag.FlagSet {
 // storeFlag registers --store with TAJO_STORE as its default.
 func (e *env) storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", e.getenv("TAJO_STORE"), "store URL, e.g. sqlite:///var/lib/tajo/tajo.db (default $TAJO_STORE)")
+}
+
+// leaseTTLFlag registers --lease-ttl: how long a connector lease taken by
+// this process lasts unrenewed.
+func (e *env) leaseTTLFlag(fs *flag.FlagSet, meaning string) *time.Duration {
+	return fs.Duration("lease-ttl", sync.DefaultLeaseTTL, meaning+" (5s to 10m)")
+}
+
+// checkLeaseTTL reports a --lease-ttl outside 5s..10m on stderr.
+func (e *env) checkLeaseTTL(cmd string, d time.Duration) bool {
+	if d < 5*time.Second || d > 10*time.Minute {
+		fmt.Fprintf(e.stderr, "tajo-agent %s: --lease-ttl %s is out of range: give 5s to 10m (default %s)\n", cmd, d, sync.DefaultLeaseTTL)
+		return false
+	}
+	return true
 }
 
 // logFlags registers --log-format and --log-level.

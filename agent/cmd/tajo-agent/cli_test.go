@@ -34,11 +34,13 @@ func TestVersionAndSchema(t *testing.T) {
 	}
 }
 
-func TestRunLeaseTTLRange(t *testing.T) {
-	for _, ttl := range []string{"1s", "11m0s"} {
-		code, _, errs := runCLI(t, "run", "--lease-ttl", ttl)
-		if code != exitUsage || !strings.Contains(errs, "--lease-ttl "+ttl+" is out of range") {
-			t.Errorf("run --lease-ttl %s: exit %d %q", ttl, code, errs)
+func TestLeaseTTLRange(t *testing.T) {
+	for _, args := range [][]string{{"run"}, {"sync", "--once"}} {
+		for _, ttl := range []string{"1s", "11m0s"} {
+			code, _, errs := runCLI(t, append(args, "--lease-ttl", ttl)...)
+			if code != exitUsage || !strings.Contains(errs, "tajo-agent "+args[0]+": --lease-ttl "+ttl+" is out of range") {
+				t.Errorf("%s --lease-ttl %s: exit %d %q", args[0], ttl, code, errs)
+			}
 		}
 	}
 }

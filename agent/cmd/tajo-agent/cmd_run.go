@@ -26,7 +26,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	adminListen := fs.String("admin-listen", "", "serve /healthz, /readyz and /metrics on this address instead of --listen (e.g. 127.0.0.1:9090)")
 	publicURL := fs.String("public-url", "", "the agent's public base URL, for Brevo webhooks and import notifications (e.g. https://tajo.example.com)")
 	agent := fs.String("agent-id", agentID(), "name of this agent instance in the status and leases")
-	leaseTTL := fs.Duration("lease-ttl", sync.DefaultLeaseTTL, "how long a connector's lease lasts unrenewed: how soon a standby agent takes over from one that died (5s to 10m)")
+	leaseTTL := e.leaseTTLFlag(fs, "how long a connector's lease lasts unrenewed: how soon a standby agent takes over from one that died")
 	tlsCert := fs.String("tls-cert", "", "serve --listen over HTTPS with this certificate chain (PEM file; with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM file)")
 	lf := e.logFlags(fs)
@@ -45,8 +45,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		}
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	if *leaseTTL < 5*time.Second || *leaseTTL > 10*time.Minute {
-		fmt.Fprintf(e.stderr, "tajo-agent run: --lease-ttl %s is out of range: give 5s to 10m (default %s)\n", *leaseTTL, sync.DefaultLeaseTTL)
+	if !e.checkLeaseTTL("run", *leaseTTL) {
 		return exitUsage
 	}
 	if *adminListen != "" && *adminListen == *listen {

@@ -54,9 +54,10 @@ func cmdSync(ctx context.Context, e *env, args []string) int {
 	full := fs.Bool("full", false, "read every record, not only what changed since the last pass")
 	resources := fs.String("resources", "", "limit the pass to some resources: contacts, companies, conversations, events (events: with --full, a backfill of the last 90 days of data events)")
 	since := fs.String("since", "", "with --full: only records updated since this date (2023-01-01 or RFC 3339)")
+	leaseTTL := e.leaseTTLFlag(fs, "how long the connector's lease taken for the pass lasts unrenewed: how long others wait when this process is killed")
 	lf := e.logFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: tajo-agent sync --once [--full] [--resources contacts,companies,conversations,events] [--since DATE] [--store URL] [connector ...]")
+		fmt.Fprintln(e.stderr, "usage: tajo-agent sync --once [--full] [--resources contacts,companies,conversations,events] [--since DATE] [--lease-ttl D] [--store URL] [connector ...]")
 		fs.PrintDefaults()
 	}
 	if ok, code := parse(fs, args); !ok {
@@ -64,6 +65,9 @@ func cmdSync(ctx context.Context, e *env, args []string) int {
 	}
 	if !*once {
 		fmt.Fprintln(e.stderr, "tajo-agent sync: add --once to run one pass (tajo-agent run syncs continuously)")
+		return exitUsage
+	}
+	if !e.checkLeaseTTL("sync", *leaseTTL) {
 		return exitUsage
 	}
 	o := sync.PassOptions{Full: *full}
@@ -106,7 +110,9 @@ func cmdSync(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "%s: disabled, skipped\n", id)
 			continue
 		}
-		eng, err := sync.New(b, st, e.engineOptions(log, agentID()))
+		opts := e.engineOptions(log, agentID())
+		opts.LeaseTTL = *leaseTTL
+		eng, err := sync.New(b, st, opts)
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "%s: %v\n", id, err)

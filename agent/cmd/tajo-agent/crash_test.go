@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -127,8 +128,13 @@ func crashSeed(t *testing.T) uint64 {
 }
 
 // TestCrashRecoveryFullSync kills `tajo-agent sync --once` with SIGKILL at
-// random points of a full sync, restarts it each time, and checks that the
-// last run ends in the exact Brevo state with no duplicate contact.
+// random points of a full sync (seeded: TAJO_CRASH_SEED), restarts it each
+// time, and checks that the last run ends in the exact Brevo state with no
+// duplicate contact. Kill points alternate between a moment of the pass
+// (200 ms to 1.5 s after the lease is free) and 0–40 ms after a Brevo
+// write begins, so they land in the sync however fast this machine runs
+// it; a killed run's lease (--lease-ttl 5s) runs out before the next run
+// starts, so no kill lands while a run waits for it.
 func TestCrashRecoveryFullSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the agent binary")
@@ -139,66 +145,121 @@ func TestCrashRecoveryFullSync(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x7a30))
 	x := newE2E(t, 3000)
 	x.applyQuickstartLike(t)
+	st := x.crashStore(t)
+	defer st.Close()
 	env := append(os.Environ(), "TAJO_STORE="+x.store)
 	for k, v := range x.secrets {
 		env = append(env, k+"="+v)
 	}
-	run := func(kill time.Duration) (killed bool, out string) {
+	brevoWrites := func() int {
+		n := 0
+		for r, c := range x.sb.Brevo.Harness().Stats().ByRoute {
+			if !strings.HasPrefix(r, "GET ") {
+				n += c
+			}
+		}
+		return n
+	}
+	leaseFree := func() bool {
+		_, held, err := st.LeaseHolder(t.Context(), "intercom")
+		return err == nil && !held
+	}
+	// run starts a pass; kill, when set, returns once the process should
+	// be killed (or has ended by itself).
+	run := func(kill func(done <-chan struct{}) string) (killed bool, what, out string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, "sync", "--once", "--log-level", "warn")
+		cmd := exec.CommandContext(ctx, bin, "sync", "--once", "--lease-ttl", "5s", "--log-level", "warn")
 		cmd.Env = env
-		var buf bytes.Buffer
+		var buf bytes.Buffer // read once the process has ended
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		if kill > 0 {
+		ended := make(chan struct{})
+		var waitErr error
+		go func() { waitErr = cmd.Wait(); close(ended) }()
+		if kill != nil {
+			what = kill(ended)
 			select {
-			case err := <-done:
-				return false, buf.String() + errString(err)
-			case <-time.After(kill):
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				return true, buf.String()
+			case <-ended:
+				return false, what, buf.String() + errString(waitErr)
+			default:
 			}
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-ended
+			return true, what, buf.String()
 		}
-		err := <-done
-		if err != nil {
-			t.Fatalf("final sync failed: %v\n%s", err, buf.String())
+		<-ended
+		if waitErr != nil {
+			t.Fatalf("final sync failed: %v\n%s", waitErr, buf.String())
 		}
-		return false, buf.String()
+		return false, "", buf.String()
 	}
-	kills := 0
-	for i := range 6 {
-		d := time.Duration(200+rng.IntN(6000)) * time.Millisecond
-		killed, out := run(d)
-		if killed {
-			kills++
-			t.Logf("run %d: killed after %s", i+1, d)
-		} else {
-			t.Logf("run %d: finished before the kill at %s:\n%s", i+1, d, out)
+	sleepOrEnd := func(d time.Duration, done <-chan struct{}) {
+		select {
+		case <-time.After(d):
+		case <-done:
 		}
 	}
-	_, out := run(0)
+	kills, duringWrite := 0, 0
+	for i := range 8 {
+		if !crashWaitUntil(15*time.Second, leaseFree) {
+			t.Fatalf("the killed run's lease did not run out within 15 s")
+		}
+		atWrite := false
+		killed, what, out := run(func(done <-chan struct{}) string {
+			if i%2 == 0 {
+				d := time.Duration(200+rng.IntN(1300)) * time.Millisecond
+				sleepOrEnd(d, done)
+				return fmt.Sprintf("after %s", d)
+			}
+			delay, before := time.Duration(rng.IntN(40))*time.Millisecond, brevoWrites()
+			if !crashWaitUntilEvery(20*time.Second, 2*time.Millisecond, func() bool {
+				select {
+				case <-done:
+					return true
+				default:
+				}
+				return brevoWrites() > before
+			}) {
+				return "after 20 s without a Brevo write"
+			}
+			sleepOrEnd(delay, done)
+			atWrite = true
+			return fmt.Sprintf("%s after a Brevo write began", delay)
+		})
+		if !killed {
+			t.Logf("run %d: finished before the kill (%s):\n%s", i+1, what, out)
+			break
+		}
+		kills++
+		if atWrite {
+			duringWrite++
+		}
+		t.Logf("run %d: killed %s; full pass done %v, %d Brevo contacts", i+1, what, crashFullPassDone(t.Context(), st), x.sb.Brevo.ContactCount())
+	}
+	if !crashWaitUntil(15*time.Second, leaseFree) {
+		t.Fatalf("the killed run's lease did not run out within 15 s")
+	}
+	_, _, out := run(nil)
 	t.Logf("final run:\n%s", out)
-	if kills < 3 {
-		t.Fatalf("only %d runs were killed mid-sync; the test did not exercise recovery", kills)
+	if kills < 3 || duringWrite == 0 {
+		t.Fatalf("only %d runs were killed mid-sync (%d during a Brevo write); the test did not exercise recovery", kills, duringWrite)
 	}
 	r := expect.Compare(x.sb, expect.Setup{Custom: true, Companies: true, Lists: map[string]int64{"all_users": 35, "leads": 37}})
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
+	crashNoDuplicates(t, x, 35, 37)
 	writes := 0
 	for _, w := range x.sb.Brevo.Writes() {
 		if w.Kind == fakebrevo.WriteContact {
 			writes += len(w.ContactIDs)
 		}
 	}
-	t.Logf("%d kills; %d contacts exact in Brevo, no duplicates; %d contact writes in all (%.2f per contact)",
-		kills, r.Contacts, writes, float64(writes)/float64(r.Contacts))
+	t.Logf("%d kills (%d during a Brevo write); %d contacts exact in Brevo, no duplicates; %d contact writes in all (%.2f per contact)",
+		kills, duringWrite, r.Contacts, writes, float64(writes)/float64(r.Contacts))
 }
 
 func errString(err error) string {
