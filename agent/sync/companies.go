@@ -80,7 +80,7 @@ func (e *Engine) writeCompanies(ctx context.Context) (int, error) {
 	}
 	// Links name contacts by email: Brevo must have applied the contact
 	// imports that created them.
-	if _, err := e.verifyImportsLocked(ctx); err != nil {
+	if _, err := e.verifyImportsLocked(ctx, 0); err != nil {
 		return 0, err
 	}
 	ids := make([]string, len(ready))

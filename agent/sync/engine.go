@@ -48,7 +48,8 @@ type Options struct {
 	// writer imports instead of upserting one by one (default 50).
 	ImportThreshold int
 	// ImportBatch is the most contact writes one writer round takes
-	// (default 20,000; the client splits imports below 8 MB).
+	// (default 5,000: a round holds its records decoded, about 3 KB each;
+	// the client splits imports below 8 MB).
 	ImportBatch int
 	// MaxAttempts before a record is recorded as failed (default 5).
 	MaxAttempts int
@@ -80,7 +81,7 @@ func (o *Options) defaults() {
 		o.ImportThreshold = 50
 	}
 	if o.ImportBatch <= 0 {
-		o.ImportBatch = 20000
+		o.ImportBatch = 5000
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -135,6 +136,7 @@ type Engine struct {
 	companyAttrsReady  bool          // Brevo company attributes checked
 	lastContactProcess int64         // newest contact import, awaited before company links
 	imports            []importBatch // contact imports not yet verified
+	failedImports      int           // verified imports Brevo failed in a row
 	stats              Stats
 	progress           *store.Progress
 	lastErr            string

@@ -1023,3 +1023,73 @@ func TestFaultCompanyImportAppliedLate(t *testing.T) {
 		t.Errorf("after a late company import: %v", err)
 	}
 }
+
+// TestImportsVerifiedDuringPass: with rounds of 100 contacts, the writer
+// verifies older imports while the pass goes on instead of keeping every
+// imported id to its end (memory bounded by the batch, not the
+// workspace), and a failed import found that way is written again in the
+// same pass.
+func TestImportsVerifiedDuringPass(t *testing.T) {
+	t.Parallel()
+	e := faultEnv(t, faultContacts, nil)
+	e.sb.Brevo.Harness().KeepLog = true
+	e.sb.Brevo.FailProcesses("IMPORTUSER", 1)
+	eng, err := e.run(PassOptions{}, func(o *Options) {
+		o.Now, o.LeaseTTL = fastClock(), 24*time.Hour
+		o.ImportBatch = 100
+	})
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if err := expect.Compare(e.sb, e.setup).Err(); err != nil {
+		t.Errorf("Brevo is not exact: %v", err)
+	}
+	if n := eng.Stats().Records[RecordKey{ResourceContacts, OutcomeRequeued}]; n == 0 {
+		t.Errorf("the failed import is not counted as requeued")
+	}
+	// Probes (GET of a contact by ext_id) between imports, not only after
+	// the last one.
+	imports, probesBefore, lastImport := 0, 0, -1
+	log := e.sb.Brevo.Harness().Log()
+	for i, r := range log {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/contacts/import") {
+			imports, lastImport = imports+1, i
+		}
+	}
+	for _, r := range log[:max(lastImport, 0)] {
+		if r.Method == http.MethodGet && strings.Contains(r.Query, "identifierType=ext_id") {
+			probesBefore++
+		}
+	}
+	if imports < 4 || probesBefore < 2 {
+		t.Errorf("%d imports, %d verified before the last one: want imports verified during the pass", imports, probesBefore)
+	}
+	eng.mu.Lock()
+	left := len(eng.imports)
+	eng.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d imports left unverified after a successful pass", left)
+	}
+	t.Logf("%d imports, %d verified before the last was sent", imports, probesBefore)
+}
+
+// TestImportsFailingFailPass: when Brevo fails every import, the pass
+// ends with an error after MaxAttempts failed imports in a row (the
+// records stay pending), instead of writing them again forever.
+func TestImportsFailingFailPass(t *testing.T) {
+	t.Parallel()
+	e := faultEnv(t, faultContacts, nil)
+	e.sb.Brevo.FailProcesses("IMPORTUSER", 1_000_000)
+	_, syncErr := e.run(PassOptions{}, func(o *Options) {
+		o.Now, o.LeaseTTL = fastClock(), 24*time.Hour
+		o.ImportBatch = 100
+	})
+	if syncErr == nil || !strings.Contains(syncErr.Error(), "imports in a row") {
+		t.Fatalf("sync: %v, want the failed imports reported", syncErr)
+	}
+	pending, err := e.st.CountPending(t.Context(), e.bundle.Connector.ID(), store.KindContact)
+	if err != nil || pending == 0 {
+		t.Errorf("%d contacts pending (%v): the records of failed imports must stay pending", pending, err)
+	}
+	t.Logf("%v; %d contacts pending", syncErr, pending)
+}

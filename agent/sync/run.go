@@ -320,7 +320,7 @@ func (e *Engine) runWriter(ctx context.Context, stop <-chan struct{}) {
 			// not for long: the planner may be waiting on a rate limit.
 			if e.planning.Load() {
 				n, err := e.st.CountPending(ctx, e.id, store.KindContact)
-				if err == nil && n > 0 && n < bulkMin {
+				if err == nil && n > 0 && n < int64(min(bulkMin, e.opts.ImportBatch)) {
 					if holding.IsZero() {
 						holding = e.opts.Now()
 					}

@@ -25,10 +25,12 @@ import (
 // tried MaxAttempts times, then recorded as failed and no longer pending;
 // imports that fail MaxAttempts times in a row fail the pass.
 func (e *Engine) Drain(ctx context.Context) error {
-	failedImports := 0
 	for {
 		n, err := e.writeRound(ctx)
 		if err != nil {
+			return err
+		}
+		if err := e.importsFailing(); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -38,10 +40,10 @@ func (e *Engine) Drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := e.importsFailing(); err != nil {
+			return err
+		}
 		if requeued > 0 {
-			if failedImports++; failedImports >= e.opts.MaxAttempts {
-				return fmt.Errorf("brevo failed %d imports in a row; their %d records stay pending for the next pass", failedImports, requeued)
-			}
 			continue
 		}
 		waiting, err := e.st.CountPending(ctx, e.id, "")
@@ -77,6 +79,11 @@ func (e *Engine) writeRound(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n, err := e.writeContacts(ctx)
+	if n > 0 && err == nil {
+		if err := e.verifyOlderImports(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("verify brevo imports", "error", err)
+		}
+	}
 	if n > 0 || err != nil {
 		return n, err
 	}
@@ -217,10 +224,10 @@ func (e *Engine) fail(o *outcome, p store.Pending, err error) {
 }
 
 // bulkMin is how many ready contacts the writer waits for while a planner
-// pass runs, so that imports carry thousands of contacts; bulkWait bounds
-// that wait.
+// pass runs (or ImportBatch when smaller), so that imports carry
+// thousands of contacts; bulkWait bounds that wait.
 const (
-	bulkMin  = 10000
+	bulkMin  = 5000
 	bulkWait = 15 * time.Second
 )
 
@@ -767,36 +774,87 @@ func (e *Engine) trackImports(processes []int64, items []*contactItem) {
 func (e *Engine) verifyImports(ctx context.Context) (int, error) {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	return e.verifyImportsLocked(ctx)
+	return e.verifyImportsLocked(ctx, 0)
 }
 
-func (e *Engine) verifyImportsLocked(ctx context.Context) (requeued int, err error) {
+// verifyOlderImports verifies, during a pass, the imports older than the
+// newest one once they carry more than ImportBatch contacts: the ids kept
+// to write a failed import again then stay bounded by the batch size, not
+// by the workspace. Brevo applies an account's imports in order, so the
+// older ones are usually done by then.
+// The caller holds writeMu.
+func (e *Engine) verifyOlderImports(ctx context.Context) error {
 	e.mu.Lock()
-	pending := e.imports
-	e.imports = nil
+	tracked := 0
+	for _, ib := range e.imports {
+		tracked += len(ib.ids)
+	}
+	e.mu.Unlock()
+	if tracked <= e.opts.ImportBatch {
+		return nil
+	}
+	_, err := e.verifyImportsLocked(ctx, 1)
+	return err
+}
+
+// importsFailing fails a pass once Brevo has failed MaxAttempts
+// verified imports in a row (their records are written again each time).
+func (e *Engine) importsFailing() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failedImports >= e.opts.MaxAttempts {
+		n := e.failedImports
+		e.failedImports = 0
+		return fmt.Errorf("brevo failed %d imports in a row; their records stay pending for the next pass", n)
+	}
+	return nil
+}
+
+// verifyImportsLocked verifies the imports tracked but the newest keep.
+func (e *Engine) verifyImportsLocked(ctx context.Context, keep int) (requeued int, err error) {
+	e.mu.Lock()
+	cut := max(len(e.imports)-keep, 0)
+	pending := e.imports[:cut]
+	e.imports = slices.Clone(e.imports[cut:])
 	e.mu.Unlock()
 	var firstErr error
+	var unverified []importBatch // tried again by a later verification
 	for i, ib := range pending {
 		err := e.awaitImport(ctx, ib)
 		switch {
 		case err == nil:
+			e.mu.Lock()
+			e.failedImports = 0
+			e.mu.Unlock()
 		case errors.Is(err, brevo.ErrProcessFailed):
+			e.mu.Lock()
+			e.failedImports++
+			e.mu.Unlock()
 			e.log.Error("brevo import failed; its records are written again", "kind", ib.kind, "process", ib.process, "records", len(ib.ids))
 			n, err := e.requeue(ctx, ib.kind, ib.ids)
 			if err != nil {
-				return requeued, err
+				e.mu.Lock()
+				e.imports = slices.Concat(unverified, pending[i:], e.imports)
+				e.mu.Unlock()
+				return requeued, fmt.Errorf("write again the records of failed brevo import %d: %w", ib.process, err)
 			}
 			requeued += n
 		case ctx.Err() != nil:
 			e.mu.Lock()
-			e.imports = append(slices.Clone(pending[i:]), e.imports...)
+			e.imports = slices.Concat(unverified, pending[i:], e.imports)
 			e.mu.Unlock()
 			return requeued, ctx.Err()
 		default:
+			unverified = append(unverified, ib)
 			if firstErr == nil {
 				firstErr = fmt.Errorf("wait for brevo import %d: %w", ib.process, err)
 			}
 		}
+	}
+	if len(unverified) > 0 {
+		e.mu.Lock()
+		e.imports = slices.Concat(unverified, e.imports)
+		e.mu.Unlock()
 	}
 	e.mu.Lock()
 	if len(e.imports) == 0 {
