@@ -33,6 +33,12 @@ type Limiter struct {
 	remaining int       // server's remaining count in the current window, when known
 	resetAt   time.Time // end of the window the remaining count belongs to
 	blocked   time.Time // no request before this (after a 429)
+	// ownFirst is when the answer to the first request of the server's
+	// current window arrived, while every request that window counted is
+	// ours (see Observe); zero otherwise. ownNext is the remaining count
+	// the next answer reports if it stays so.
+	ownFirst time.Time
+	ownNext  int
 
 	recent slidingCount // requests let through, by slot of the window
 
@@ -103,6 +109,18 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			until = l.blocked
 		case l.remaining == 0 && now.Before(l.resetAt):
 			until = l.resetAt
+			if !l.ownFirst.IsZero() {
+				// The window began before its first request arrived, so
+				// it is over one window after that request's answer:
+				// often well before the reset reported, which servers
+				// round up to whole seconds (up to twice a 1 s window).
+				if end := l.ownFirst.Add(l.window + l.window/50); end.Before(until) {
+					until = end
+				}
+				if !now.Before(until) {
+					l.remaining, l.ownFirst, until = -1, time.Time{}, time.Time{}
+				}
+			}
 		}
 		if until.IsZero() {
 			if l.remaining > 0 {
@@ -149,6 +167,20 @@ func (l *Limiter) Observe(s State) {
 		l.resetAt, l.remaining = s.Reset, s.Remaining
 	case s.Reset.Equal(l.resetAt) && s.Remaining < l.remaining:
 		l.remaining = s.Remaining
+	}
+	// Follow whether the window's whole count is ours: its first request
+	// left budget-1, and each answer since reports one less, within one
+	// window of the first. Anything else (another client of the same
+	// budget, answers out of order, a budget the server counts
+	// differently) gives up the estimate until the next window.
+	now := l.now()
+	switch {
+	case s.Remaining == l.budget-1:
+		l.ownFirst, l.ownNext = now, s.Remaining-1
+	case !l.ownFirst.IsZero() && s.Remaining == l.ownNext && now.Before(l.ownFirst.Add(l.window)):
+		l.ownNext--
+	default:
+		l.ownFirst = time.Time{}
 	}
 }
 

@@ -58,6 +58,80 @@ func TestObserveRemainingZeroWaitsForReset(t *testing.T) {
 	}
 }
 
+// fixedWindows is a server budget over fixed windows aligned to the
+// clock, which reports its reset rounded up to whole seconds (as Brevo's
+// x-sib-ratelimit-reset and the sandbox do).
+type fixedWindows struct {
+	budget, used int
+	window       time.Duration
+	start        time.Time
+}
+
+func (f *fixedWindows) take(now time.Time) (bool, State) {
+	if ws := now.Truncate(f.window); !ws.Equal(f.start) {
+		f.start, f.used = ws, 0
+	}
+	if f.used >= f.budget {
+		return false, State{}
+	}
+	f.used++
+	secs := (f.start.Add(f.window).Sub(now) + time.Second - 1) / time.Second
+	return true, State{Limit: f.budget, Remaining: f.budget - f.used, Reset: now.Add(secs * time.Second)}
+}
+
+// TestCoarseResetOfOwnWindow: a 1 s window spent by this client alone is
+// over one window after its first answer, not at the reset the server
+// reports rounded up to the next whole second (up to a second later, which
+// halved the throughput of a saturated per-second budget); no request is
+// refused either way.
+func TestCoarseResetOfOwnWindow(t *testing.T) {
+	t.Parallel()
+	srv := &fixedWindows{budget: 10, window: time.Second}
+	l := New("test", srv.budget, srv.window)
+	var spent time.Time // the coarse reset reported when a window ran out
+	early := 0
+	for i := range 25 {
+		if err := l.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if !spent.IsZero() && now.Before(spent) {
+			early++
+		}
+		spent = time.Time{}
+		ok, st := srv.take(now)
+		if !ok {
+			t.Fatalf("request %d refused by the server", i+1)
+		}
+		l.Observe(st)
+		if st.Remaining == 0 {
+			spent = st.Reset
+		}
+	}
+	if early == 0 {
+		t.Errorf("every request after a spent window waited for the reset reported, rounded up to a whole second")
+	}
+}
+
+// TestForeignSpendingKeepsReportedReset: when another client spends part
+// of the window, its end cannot be estimated from our answers; the limiter
+// waits for the reset reported.
+func TestForeignSpendingKeepsReportedReset(t *testing.T) {
+	t.Parallel()
+	l := New("test", 10, time.Second, WithBurst(10))
+	now := time.Now()
+	l.Observe(State{Limit: 10, Remaining: 9, Reset: now.Add(time.Second)})
+	l.Observe(State{Limit: 10, Remaining: 5, Reset: now.Add(time.Second)}) // 3 not ours
+	reset := now.Add(1300 * time.Millisecond)
+	l.Observe(State{Limit: 10, Remaining: 0, Reset: reset})
+	if err := l.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if time.Now().Before(reset) {
+		t.Error("a request went out before the reported reset of a window others spent")
+	}
+}
+
 func TestObserveKeepsLowestRemainingAndAdoptsLimit(t *testing.T) {
 	t.Parallel()
 	l := New("test", 20, 10*time.Second)
