@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 	"testing"
 )
 
@@ -49,5 +50,22 @@ func TestQuietPluginLogs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLessGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	debug.SetGCPercent(100)
+	lessGC()
+	if got := debug.SetGCPercent(100); got != 800 {
+		t.Errorf("GC percent %d without GOGC, want 800", got)
+	}
+	t.Setenv("GOGC", "50")
+	debug.SetGCPercent(50)
+	lessGC()
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("GC percent %d with GOGC=50, want it kept", got)
 	}
 }
