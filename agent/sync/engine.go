@@ -66,6 +66,11 @@ type Options struct {
 	// long a standby agent waits before taking over from one that died
 	// (default 15 s).
 	LeaseTTL time.Duration
+	// InboxRetention is how long finished webhook deliveries are kept
+	// (to recognise redeliveries, and for tajo-agent inbox list) before
+	// the supervisor deletes them; 0 keeps them. Dead letters are kept
+	// until retried.
+	InboxRetention time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 }

@@ -82,10 +82,16 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(s.Poll)
 	defer tick.Stop()
+	s.pruneInbox(ctx)
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-prune.C:
+			s.pruneInbox(ctx)
+			continue
 		case <-tick.C:
 		case <-pushed:
 		}
@@ -104,6 +110,27 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				s.log.Error("reload configuration", "error", err)
 			}
 		}
+	}
+}
+
+// pruneEvery is how often finished webhook deliveries past the retention
+// are deleted.
+const pruneEvery = time.Hour
+
+// pruneInbox deletes the finished deliveries of every connector accepted
+// more than InboxRetention ago (every agent of a store may: the deletion
+// is idempotent).
+func (s *Supervisor) pruneInbox(ctx context.Context) {
+	if s.opts.InboxRetention <= 0 {
+		return
+	}
+	before := s.opts.Now().Add(-s.opts.InboxRetention)
+	n, err := s.st.Prune(ctx, before)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("prune the webhook inbox", "error", err)
+	case n > 0:
+		s.log.Info("pruned finished webhook deliveries", "deliveries", n, "accepted_before", before.UTC().Format(time.RFC3339))
 	}
 }
 

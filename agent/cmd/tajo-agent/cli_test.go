@@ -45,6 +45,13 @@ func TestLeaseTTLRange(t *testing.T) {
 	}
 }
 
+func TestInboxRetentionTooShort(t *testing.T) {
+	code, _, errs := runCLI(t, "run", "--inbox-retention", "1h")
+	if code != exitUsage || !strings.Contains(errs, "--inbox-retention 1h0m0s is too short: Intercom redelivers for up to 2 hours") {
+		t.Errorf("run --inbox-retention 1h: exit %d %q", code, errs)
+	}
+}
+
 func TestSyncResources(t *testing.T) {
 	code, _, errs := runCLI(t, "sync", "--once", "--resources", "contacts,tickets")
 	if code != exitUsage || !strings.Contains(errs, `"tickets" is not a resource; use some of contacts, companies, conversations, events`) {

@@ -27,6 +27,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	publicURL := fs.String("public-url", "", "the agent's public base URL, for Brevo webhooks and import notifications (e.g. https://tajo.example.com)")
 	agent := fs.String("agent-id", agentID(), "name of this agent instance in the status and leases")
 	leaseTTL := e.leaseTTLFlag(fs, "how long a connector's lease lasts unrenewed: how soon a standby agent takes over from one that died")
+	retention := fs.Duration("inbox-retention", 7*24*time.Hour, "how long finished webhook deliveries stay in the inbox, to recognise redeliveries and for tajo-agent inbox list (at least 3h; 0 keeps them)")
 	tlsCert := fs.String("tls-cert", "", "serve --listen over HTTPS with this certificate chain (PEM file; with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM file)")
 	lf := e.logFlags(fs)
@@ -48,6 +49,10 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	if !e.checkLeaseTTL("run", *leaseTTL) {
 		return exitUsage
 	}
+	if *retention != 0 && *retention < 3*time.Hour {
+		fmt.Fprintf(e.stderr, "tajo-agent run: --inbox-retention %s is too short: Intercom redelivers for up to 2 hours; give 3h or more, or 0 to keep deliveries\n", *retention)
+		return exitUsage
+	}
 	if *adminListen != "" && *adminListen == *listen {
 		fmt.Fprintln(e.stderr, "tajo-agent run: --admin-listen and --listen are the same address; give only --listen to share it")
 		return exitUsage
@@ -65,6 +70,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	opts := e.engineOptions(log, *agent)
 	opts.PublicURL = *publicURL
 	opts.LeaseTTL = *leaseTTL
+	opts.InboxRetention = *retention
 	sup := sync.NewSupervisor(st, opts)
 	receiver := webhook.NewReceiver(st, log, sup.WakeInbox)
 	sup.SetReceiver(receiver)
