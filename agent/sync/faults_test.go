@@ -1093,3 +1093,38 @@ func TestImportsFailingFailPass(t *testing.T) {
 	}
 	t.Logf("%v; %d contacts pending", syncErr, pending)
 }
+
+// TestImportVerificationGivesUp: an import whose verification keeps
+// failing (Brevo answers 500 to the contact probe and the process status)
+// is tried again by later verifications, MaxAttempts times in all, then
+// dropped, so an idle agent does not retry it forever.
+func TestImportVerificationGivesUp(t *testing.T) {
+	t.Parallel()
+	in := &injector{rules: []*rule{{api: "brevo", every: 1, match: func(r *http.Request) bool { return r.Method == http.MethodGet }, act: status(500)}}}
+	e := faultEnv(t, 10, in)
+	opts := e.options()
+	opts.BrevoOptions = append(opts.BrevoOptions, brevo.WithRetry(fastRetry))
+	opts.MaxAttempts = 3
+	eng, err := New(e.bundle, e.st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.importWait = 0
+	eng.imports = []importBatch{{kind: store.KindContact, process: 42, ids: []string{"c1"}}}
+	for try := 1; try <= opts.MaxAttempts; try++ {
+		if _, err := eng.verifyImports(t.Context()); err == nil {
+			t.Fatalf("verification %d succeeded against a failing Brevo", try)
+		}
+		eng.mu.Lock()
+		left := len(eng.imports)
+		eng.mu.Unlock()
+		if want := 1; try == opts.MaxAttempts {
+			want = 0
+			if left != want {
+				t.Errorf("after %d failed verifications %d imports are still tracked, want %d", try, left, want)
+			}
+		} else if left != want {
+			t.Errorf("after failed verification %d, %d imports tracked, want %d (kept for a later try)", try, left, want)
+		}
+	}
+}

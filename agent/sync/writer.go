@@ -740,6 +740,7 @@ type importBatch struct {
 	kind    string
 	process int64
 	ids     []string
+	tries   int // verifications that ended in an error
 }
 
 func (e *Engine) trackImports(processes []int64, items []*contactItem) {
@@ -845,7 +846,14 @@ func (e *Engine) verifyImportsLocked(ctx context.Context, keep int) (requeued in
 			e.mu.Unlock()
 			return requeued, ctx.Err()
 		default:
-			unverified = append(unverified, ib)
+			// Tried again by a later verification, MaxAttempts times in
+			// all; then its records count as written, as Brevo accepted
+			// the import.
+			if ib.tries++; ib.tries < e.opts.MaxAttempts {
+				unverified = append(unverified, ib)
+			} else {
+				e.log.Error("brevo import not verified; its records count as written", "kind", ib.kind, "process", ib.process, "records", len(ib.ids), "error", err)
+			}
 			if firstErr == nil {
 				firstErr = fmt.Errorf("wait for brevo import %d: %w", ib.process, err)
 			}
