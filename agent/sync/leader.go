@@ -233,6 +233,11 @@ func (e *Engine) waitForLease(ctx context.Context) (store.Lease, error) {
 // sending are recorded as unknown (never sent twice), and pending writes it
 // had in flight are resolved by asking Brevo whether they happened.
 func (e *Engine) takeOver(ctx context.Context) error {
+	// No writer round meanwhile: one would write companies before the
+	// contacts they link are resolved (recorded), with members missing,
+	// and mark them written.
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
 	if err := e.apply(ctx, store.Batch{EventUpdates: []store.EventUpdate{{From: store.EventSending, State: store.EventUnknown,
 		Error: "the agent stopped while sending"}}}); err != nil {
 		return err
