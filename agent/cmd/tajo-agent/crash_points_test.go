@@ -232,15 +232,6 @@ func crashFullSync(t *testing.T, x *e2e, points int) {
 	st := x.crashStore(t)
 	defer st.Close()
 	route := func(r string) int { return x.sb.Brevo.Harness().Stats().ByRoute[r] }
-	anyWrite := func() int { // Brevo requests that change something
-		n := 0
-		for r, c := range x.sb.Brevo.Harness().Stats().ByRoute {
-			if !strings.HasPrefix(r, "GET ") {
-				n += c
-			}
-		}
-		return n
-	}
 	planning, writing, churned := 0, 0, 0
 	for i := range points {
 		if crashFullPassDone(t.Context(), st) {
@@ -256,11 +247,11 @@ func crashFullSync(t *testing.T, x *e2e, points int) {
 			planning++
 		} else {
 			r, delay := crashWriteRoutes[rng.IntN(len(crashWriteRoutes))], time.Duration(rng.IntN(40))*time.Millisecond
-			before, writes := route(r), anyWrite()
+			before, writes := route(r), x.brevoWrites()
 			switch {
 			case crashWaitUntilEvery(6*time.Second, 2*time.Millisecond, func() bool { return route(r) > before }):
 				what = fmt.Sprintf("%s after the start of %s", delay, r)
-			case crashWaitUntilEvery(20*time.Second, 2*time.Millisecond, func() bool { return anyWrite() > writes }):
+			case crashWaitUntilEvery(20*time.Second, 2*time.Millisecond, func() bool { return x.brevoWrites() > writes }):
 				// No such import (yet): the agent may be resolving what
 				// its predecessor left in flight (an import it never
 				// sent is looked for 15 s). Any Brevo write does.
@@ -313,6 +304,18 @@ func crashFullSync(t *testing.T, x *e2e, points int) {
 	r := expect.Compare(x.sb, quickstartSetup)
 	t.Logf("%d kills on %s (%d at moments of the pass, %d during Brevo writes; %d contacts changed between kills); %d contacts exact, no duplicates; %d contact writes (%.2f per contact, at most %d for one)",
 		points, st.Backend(), planning, writing, churned, r.Contacts, writes, float64(writes)/float64(r.Contacts), most)
+}
+
+// brevoWrites counts the Brevo requests that change something (all but
+// GETs) the sandbox has served.
+func (x *e2e) brevoWrites() int {
+	n := 0
+	for r, c := range x.sb.Brevo.Harness().Stats().ByRoute {
+		if !strings.HasPrefix(r, "GET ") {
+			n += c
+		}
+	}
+	return n
 }
 
 // crashChurn changes the plan tier of n Intercom users (an incremental

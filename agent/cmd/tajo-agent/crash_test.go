@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -151,15 +150,6 @@ func TestCrashRecoveryFullSync(t *testing.T) {
 	for k, v := range x.secrets {
 		env = append(env, k+"="+v)
 	}
-	brevoWrites := func() int {
-		n := 0
-		for r, c := range x.sb.Brevo.Harness().Stats().ByRoute {
-			if !strings.HasPrefix(r, "GET ") {
-				n += c
-			}
-		}
-		return n
-	}
 	leaseFree := func() bool {
 		_, held, err := st.LeaseHolder(t.Context(), "intercom")
 		return err == nil && !held
@@ -214,14 +204,14 @@ func TestCrashRecoveryFullSync(t *testing.T) {
 				sleepOrEnd(d, done)
 				return fmt.Sprintf("after %s", d)
 			}
-			delay, before := time.Duration(rng.IntN(40))*time.Millisecond, brevoWrites()
+			delay, before := time.Duration(rng.IntN(40))*time.Millisecond, x.brevoWrites()
 			if !crashWaitUntilEvery(20*time.Second, 2*time.Millisecond, func() bool {
 				select {
 				case <-done:
 					return true
 				default:
 				}
-				return brevoWrites() > before
+				return x.brevoWrites() > before
 			}) {
 				return "after 20 s without a Brevo write"
 			}
